@@ -1,0 +1,13 @@
+"""nbstream: stream LLM output into notebooks as live, safe markdown.
+
+>>> from nbstream import StreamView
+>>> view = StreamView()
+>>> view.stream(["# Hello", ", world"])
+'# Hello, world'
+"""
+
+from nbstream._version import __version__
+from nbstream.errors import SourceError, StreamInProgressError
+from nbstream.stream_view import StreamView
+
+__all__ = ["SourceError", "StreamInProgressError", "StreamView", "__version__"]

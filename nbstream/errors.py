@@ -1,0 +1,79 @@
+"""Exceptions nbstream raises, and how a failure is described to the user.
+
+The description ends up in the widget (and so in saved notebooks and screenshots), so it
+must be specific enough to act on and must never contain an API key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+__all__ = [
+    "SourceError",
+    "StreamInProgressError",
+    "describe_error",
+    "redact",
+]
+
+
+class SourceError(TypeError):
+    """The object given as a stream source cannot be streamed.
+
+    Raised before anything is displayed as streaming, with a message that says what was
+    given and what to pass instead (for example ``stream=True``, or ``await``).
+    """
+
+
+class StreamInProgressError(RuntimeError):
+    """A stream was started on a view that is already streaming."""
+
+
+# Shapes of credentials that can leak into exception text: OpenAI-style keys (sk-…,
+# sk-proj-…), bearer tokens echoed by proxies, and `api_key=`/`api-key:` pairs in URLs or
+# headers quoted by HTTP libraries.
+_SECRET_PATTERNS = (
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"),
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._\-~+/]{8,}=*"),
+    re.compile(r"(?i)\b(api[_-]?key|access[_-]?token|token)\s*[=:]\s*[\"']?[^\s\"'&,}]{6,}"),
+)
+_REDACTED = "[redacted]"
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove credentials from ``text``: the given ``secrets`` and anything shaped like a key.
+
+    >>> redact("Incorrect API key provided: sk-abc123def456")
+    'Incorrect API key provided: [redacted]'
+    """
+    for secret in secrets:
+        # Very short "secrets" (e.g. a placeholder like "x") would shred ordinary words.
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, _REDACTED)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(_redact_match, text)
+    return text
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    # Keep the name of a `key=value` pair so the message still says what was wrong.
+    if match.re is _SECRET_PATTERNS[2]:
+        return f"{match.group(1)}={_REDACTED}"
+    return _REDACTED
+
+
+def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """A one-line, key-free description of why a stream ended: ``"Type: message"``.
+
+    >>> describe_error(ValueError("bad chunk"))
+    'ValueError: bad chunk'
+    >>> describe_error(KeyboardInterrupt())
+    'KeyboardInterrupt: the stream was interrupted'
+    """
+    name = type(exc).__name__
+    if isinstance(exc, KeyboardInterrupt):
+        return f"{name}: the stream was interrupted"
+    message = str(exc).strip()
+    if not message:
+        return name
+    return f"{name}: {redact(message, secrets)}"

@@ -1,0 +1,3 @@
+"""Shared fixtures. Fixture modules live beside this file and are registered here."""
+
+pytest_plugins = ["tests.recording"]
