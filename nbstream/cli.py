@@ -1,0 +1,148 @@
+"""The ``nbstream`` command line.
+
+``nbstream serve`` runs the local model as a standalone OpenAI-compatible server, for
+notebooks in another kernel, other tools, or ``curl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+
+from nbstream._version import __version__
+from nbstream.local import API_KEY, MODEL
+from nbstream.local.server import (
+    DEFAULT_FIRST_TOKEN_DELAY,
+    DEFAULT_TOKENS_PER_SECOND,
+    LocalServer,
+)
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    ``serve`` installs SIGINT/SIGTERM handlers, so call it from the main thread.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command: Command = args.run
+    return command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nbstream",
+        description="Stream LLM output into Jupyter notebooks.",
+    )
+    parser.add_argument("--version", action="version", version=f"nbstream {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the local model as an OpenAI-compatible server on 127.0.0.1",
+        description=(
+            "Run nbstream's deterministic local model as an OpenAI-compatible server on"
+            " 127.0.0.1 until Ctrl-C."
+        ),
+    )
+    serve.add_argument(
+        "--port", type=_port, default=0, help="port to listen on (default: a free port)"
+    )
+    serve.add_argument(
+        "--tokens-per-second",
+        type=_non_negative,
+        default=DEFAULT_TOKENS_PER_SECOND,
+        metavar="X",
+        help=f"streaming pace; 0 = as fast as possible (default: {DEFAULT_TOKENS_PER_SECOND:g})",
+    )
+    serve.add_argument(
+        "--first-token-delay",
+        type=_non_negative,
+        default=DEFAULT_FIRST_TOKEN_DELAY,
+        metavar="S",
+        help=f"seconds before the first token (default: {DEFAULT_FIRST_TOKEN_DELAY:g})",
+    )
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in 0..65535, got {port}")
+    return port
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    server = LocalServer(
+        port=args.port,
+        tokens_per_second=args.tokens_per_second,
+        first_token_delay=args.first_token_delay,
+    )
+    # Handlers go in before the URL is printed: whoever reads the URL may signal at once.
+    with _signals_stop():
+        try:
+            server.start()
+        except OSError as exc:
+            print(f"nbstream: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
+            return 1
+        try:
+            # The first line is the contract: scripts and tests read the URL from it.
+            print(f"nbstream local model at {server.base_url}", flush=True)
+            print(
+                f'  OpenAI(base_url="{server.base_url}", api_key="{API_KEY}"), model="{MODEL}"\n'
+                "  Press Ctrl-C to stop.",
+                flush=True,
+            )
+            threading.Event().wait()  # until a signal raises _Stop
+        except _Stop:
+            pass
+        finally:
+            server.stop()
+    print("nbstream local model stopped.", flush=True)
+    return 0
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGINT or SIGTERM to end ``serve``."""
+
+
+@contextmanager
+def _signals_stop() -> Iterator[None]:
+    """Make SIGINT and SIGTERM raise :class:`_Stop`; restore the old handlers afterwards.
+
+    Raising from the handler (rather than setting an event) never touches a lock the
+    interrupted main thread might hold. Must run in the main thread.
+    """
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        raise _Stop
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,94 @@
+"""An embedded, deterministic, OpenAI-compatible model for demos, tutorials and tests.
+
+::
+
+    import nbstream.local
+
+    client = nbstream.local.client()  # a real openai.OpenAI, pointed at 127.0.0.1
+    stream = client.chat.completions.create(
+        model=nbstream.local.MODEL,
+        messages=[{"role": "user", "content": "What is nbstream?"}],
+        stream=True,
+    )
+
+The shared server starts on first use (importing this module starts nothing), listens on
+a free port of 127.0.0.1 in a background thread, and answers in rich markdown, the same
+text for the same question. Per-request options and faults go in
+``extra_body={"nbstream": {...}}``; see :mod:`nbstream.local.faults`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from typing import Any
+
+import openai
+
+from nbstream.local.model import MODEL, answer, long_answer, tokenize
+from nbstream.local.server import LocalServer, ServerError
+from nbstream.local.stats import ServerStats, StatsSnapshot
+
+__all__ = [
+    "API_KEY",
+    "MODEL",
+    "LocalServer",
+    "ServerError",
+    "ServerStats",
+    "StatsSnapshot",
+    "answer",
+    "async_client",
+    "base_url",
+    "client",
+    "long_answer",
+    "server",
+    "tokenize",
+]
+
+API_KEY = "nbstream-local"
+"""The API key the clients send. Not a secret: the local server checks no key."""
+
+_shared: LocalServer | None = None
+_shared_lock = threading.Lock()
+
+
+def server() -> LocalServer:
+    """The shared local server, started on first call (thread-safe).
+
+    It uses the default pacing; create your own :class:`LocalServer` for other settings.
+    """
+    global _shared  # noqa: PLW0603 - one lazily created server per process is the point
+    with _shared_lock:
+        if _shared is None:
+            _shared = LocalServer()
+            # Close sockets and join threads before the interpreter tears modules down.
+            atexit.register(_shared.stop)
+        return _shared.start()
+
+
+def base_url() -> str:
+    """The shared server's OpenAI ``base_url`` (``http://127.0.0.1:PORT/v1``); starts it."""
+    return server().base_url
+
+
+def client(**kwargs: Any) -> openai.OpenAI:
+    """A real ``openai.OpenAI`` client for the shared local server (started on demand).
+
+    Keyword arguments go to ``openai.OpenAI``; ``base_url`` and ``api_key`` default to
+    the local server's, e.g. ``client(max_retries=0)``.
+    """
+    return openai.OpenAI(**_defaults(kwargs))
+
+
+def async_client(**kwargs: Any) -> openai.AsyncOpenAI:
+    """A real ``openai.AsyncOpenAI`` client for the shared local server: the twin of
+    :func:`client`."""
+    return openai.AsyncOpenAI(**_defaults(kwargs))
+
+
+def _defaults(kwargs: dict[str, Any]) -> dict[str, Any]:
+    # Only start the shared server when the caller did not point elsewhere.
+    if "base_url" not in kwargs:
+        kwargs["base_url"] = base_url()
+    kwargs.setdefault("api_key", API_KEY)
+    return kwargs

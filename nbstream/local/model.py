@@ -1,0 +1,157 @@
+"""The deterministic model: choose an answer, split it into tokens.
+
+Nothing here does I/O or reads a clock, so the same messages always give the same text
+and the same tokens — which is what lets notebooks keep their outputs and tests compare
+streamed text with :func:`answer` exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from nbstream.local.knowledge import DEFAULT, TOPICS, Topic
+
+MODEL = "nbstream-local"
+"""The model id the local server reports and answers as."""
+
+__all__ = [
+    "MODEL",
+    "answer",
+    "choose_topic",
+    "long_answer",
+    "message_text",
+    "prompt_tokens",
+    "tokenize",
+]
+
+# A word (or a run of punctuation) with the spaces before it, a run of newlines, or
+# spaces left at the end of a line. Every character falls in one of them, so the
+# matches always concatenate back to the text.
+_PIECE = re.compile(r"[^\S\n]*(?:\w+|[^\s\w]+)|\n+|[^\S\n]+")
+
+# Real BPE vocabularies hold whole short words and split long ones into pieces of a
+# few characters; this gives tokens of about four characters on English prose.
+_WHOLE_UP_TO = 6
+_PIECE_SIZE = 4
+
+
+def tokenize(text: str) -> list[str]:
+    """Split ``text`` into sub-word tokens whose concatenation is exactly ``text``.
+
+    Whitespace is attached to the word that follows it (``" streaming"`` becomes
+    ``" stre"``, ``"aming"``), runs of newlines are one token, and words longer than
+    six characters are split into four-character pieces. No token is empty.
+    """
+    tokens: list[str] = []
+    for match in _PIECE.finditer(text):
+        piece = match.group()
+        body = piece.lstrip(" \t\r\f\v")
+        if len(body) <= _WHOLE_UP_TO or body.startswith("\n") or not body.strip():
+            tokens.append(piece)
+            continue
+        lead = piece[: len(piece) - len(body)]
+        chunks = [body[i : i + _PIECE_SIZE] for i in range(0, len(body), _PIECE_SIZE)]
+        if len(chunks[-1]) == 1:  # a lone trailing character reads oddly; keep it attached
+            chunks[-2:] = [chunks[-2] + chunks[-1]]
+        chunks[0] = lead + chunks[0]
+        tokens.extend(chunks)
+    return tokens
+
+
+def message_text(content: Any) -> str:
+    """The text of a chat message's ``content``: a string, or a list of text parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part["text"]
+            for part in content
+            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
+    """How many tokens the messages count as in ``usage.prompt_tokens``."""
+    return sum(len(tokenize(message_text(message.get("content")))) for message in messages)
+
+
+def choose_topic(question: str) -> Topic:
+    """The topic whose keywords appear most in ``question`` (the default if none do)."""
+    lowered = question.lower()
+    best, best_hits = DEFAULT, 0
+    for topic in TOPICS:
+        hits = sum(1 for keyword in topic.keywords if _mentions(lowered, keyword))
+        if hits > best_hits:  # strictly greater: on a tie the earlier topic wins
+            best, best_hits = topic, hits
+    return best
+
+
+def _mentions(text: str, keyword: str) -> bool:
+    # Whole words only, so "view" does not match "review".
+    return re.search(rf"(?<!\w){re.escape(keyword)}(?!\w)", text) is not None
+
+
+def answer(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The model's answer to a conversation: markdown chosen by the last user message.
+
+    Every answer has a heading, a list, a GFM table and a fenced ``python`` block, and
+    some non-ASCII text. The same messages always give the same answer.
+    """
+    question = next(
+        (message_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"),
+        "",
+    )
+    return choose_topic(question).to_markdown()
+
+
+_LONG_TITLE = "# nbstream — the long answer\n\n"
+_FILLER_SENTENCES = (
+    "Streaming text arrives token by token, and the view keeps up without re-rendering"
+    " everything it has already shown.",
+    "Each delta carries an offset, so a lost message is noticed and repaired.",
+    "Tables, lists and code blocks are rendered while they are still incomplete.",
+    "The cursor stays at the end of the text until the stream is over.",
+)
+
+
+def long_answer(n_tokens: int) -> str:
+    """A deterministic markdown document of exactly ``n_tokens`` tokens, for benchmarks.
+
+    It cycles through numbered sections (headings, lists, tables, code blocks) and ends
+    with a paragraph of prose cut to the exact length, so that no code fence is left
+    open. Below a few tokens the title itself is cut.
+    """
+    if n_tokens < 0:
+        raise ValueError(f"n_tokens must be >= 0, got {n_tokens}")
+    parts = [_LONG_TITLE]
+    used = len(tokenize(_LONG_TITLE))
+    if used >= n_tokens:
+        return "".join(tokenize(_LONG_TITLE)[:n_tokens])
+    number = 1
+    while True:
+        topic = TOPICS[(number - 1) % len(TOPICS)]
+        # Sections end with a blank line and begin with "#", so token boundaries
+        # between them are the same as within them and the counts simply add up.
+        section = topic.to_markdown(title=f"{number}. {topic.title}") + "\n"
+        size = len(tokenize(section))
+        if used + size > n_tokens:
+            break
+        parts.append(section)
+        used += size
+        number += 1
+    parts.append("".join(_filler(n_tokens - used)))
+    return "".join(parts)
+
+
+def _filler(n_tokens: int) -> list[str]:
+    """The first ``n_tokens`` tokens of an endless prose paragraph."""
+    tokens: list[str] = []
+    index = 0
+    while len(tokens) < n_tokens:
+        sentence = _FILLER_SENTENCES[index % len(_FILLER_SENTENCES)]
+        tokens.extend(tokenize(sentence if index == 0 else " " + sentence))
+        index += 1
+    return tokens[:n_tokens]

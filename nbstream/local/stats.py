@@ -1,0 +1,120 @@
+"""What the local server has done: a thread-safe record that tests can wait on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+__all__ = ["ServerStats", "StatsSnapshot"]
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    """The counts at one moment. All fields count since the server was created (or reset)."""
+
+    requests: int = 0
+    """HTTP requests received, whatever their outcome."""
+    streams_started: int = 0
+    """Streamed completions whose response headers were sent."""
+    streams_completed: int = 0
+    """Streams that ran to ``data: [DONE]``."""
+    streams_disconnected: int = 0
+    """Streams abandoned because the client went away (a write failed)."""
+    faults_injected: int = 0
+    """Requests that got the fault they asked for."""
+    tokens_sent: int = 0
+    """Completion tokens written to clients, streamed or not."""
+    active_streams: int = 0
+    """Streams being generated right now."""
+
+
+class ServerStats:
+    """Live counters of a :class:`~nbstream.local.LocalServer`, safe to read from any thread.
+
+    Read a field (``stats.streams_disconnected``) or take a consistent :meth:`snapshot`;
+    wait for a condition with :meth:`wait_for` rather than sleeping::
+
+        assert server.stats.wait_for_disconnects(1, timeout=5)
+    """
+
+    def __init__(self) -> None:
+        """Start from zero."""
+        self._changed = threading.Condition()
+        self._now = StatsSnapshot()
+
+    def __repr__(self) -> str:
+        return f"ServerStats({self.snapshot()})"
+
+    def snapshot(self) -> StatsSnapshot:
+        """All counts at once, consistent with each other."""
+        with self._changed:
+            return self._now
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests received."""
+        return self.snapshot().requests
+
+    @property
+    def streams_started(self) -> int:
+        """Streamed completions started."""
+        return self.snapshot().streams_started
+
+    @property
+    def streams_completed(self) -> int:
+        """Streams that ran to ``data: [DONE]``."""
+        return self.snapshot().streams_completed
+
+    @property
+    def streams_disconnected(self) -> int:
+        """Streams the client abandoned mid-way."""
+        return self.snapshot().streams_disconnected
+
+    @property
+    def faults_injected(self) -> int:
+        """Requests that got the fault they asked for."""
+        return self.snapshot().faults_injected
+
+    @property
+    def tokens_sent(self) -> int:
+        """Completion tokens written to clients."""
+        return self.snapshot().tokens_sent
+
+    @property
+    def active_streams(self) -> int:
+        """Streams being generated right now."""
+        return self.snapshot().active_streams
+
+    def wait_for(self, predicate: Callable[[StatsSnapshot], bool], timeout: float) -> bool:
+        """Block until ``predicate(snapshot)`` holds; return False if ``timeout`` passes first."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate(self._now):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+            return True
+
+    def wait_for_disconnects(self, n: int, timeout: float) -> bool:
+        """Block until at least ``n`` streams were abandoned by their client."""
+        return self.wait_for(lambda s: s.streams_disconnected >= n, timeout)
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Block until no stream is being generated."""
+        return self.wait_for(lambda s: s.active_streams == 0, timeout)
+
+    def reset(self) -> None:
+        """Set every count back to zero (streams still running stay counted as active)."""
+        with self._changed:
+            self._now = StatsSnapshot(active_streams=self._now.active_streams)
+            self._changed.notify_all()
+
+    def add(self, **deltas: int) -> None:
+        """Add to counts by name (``stats.add(tokens_sent=1)``); used by the server."""
+        with self._changed:
+            now = self._now
+            self._now = replace(now, **{k: getattr(now, k) + v for k, v in deltas.items()})
+            self._changed.notify_all()
