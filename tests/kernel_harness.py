@@ -1,0 +1,136 @@
+"""Run cells in a real ipykernel and account for every byte it puts on iopub.
+
+A raw ZMQ SUB socket sits beside the client, so the byte counts are the frames as they
+travel (envelope, signature and content), not a re-serialisation of parsed messages.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+from jupyter_client.manager import KernelManager
+
+# Sample answer tokens, defined once as code so the kernel under test and the test itself
+# build the same list: ~3.4 characters a token (like the measured 20,000-token / 67 kB
+# answer), with multi-byte and astral characters so UTF-16 offsets are exercised.
+SAMPLE_TOKENS_CODE = """
+_words = ["stream", " the", " answer", "—", " 🚀", " é", "\\n", " **bold**", " `code`", " a"]
+def make_tokens(n):
+    return [_words[(i * 7) % len(_words)] + ("" if i % 5 else " x") for i in range(n)]
+"""
+
+
+def sample_tokens(n: int) -> list[str]:
+    """The tokens ``make_tokens(n)`` builds in a kernel that ran SAMPLE_TOKENS_CODE."""
+    scope: dict[str, Any] = {}
+    exec(SAMPLE_TOKENS_CODE, scope)
+    tokens: list[str] = scope["make_tokens"](n)
+    return tokens
+
+
+@dataclass
+class Traffic:
+    """What one cell put on iopub."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    nbytes: int = 0
+    stdout: str = ""
+    error: str | None = None
+
+    def comm_msgs(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["header"]["msg_type"] == "comm_msg"]
+
+    def custom(self) -> list[dict[str, Any]]:
+        return [
+            m["content"]["data"]["content"]
+            for m in self.comm_msgs()
+            if m["content"]["data"].get("method") == "custom"
+        ]
+
+    def updates(self) -> list[dict[str, Any]]:
+        return [
+            m["content"]["data"]["state"]
+            for m in self.comm_msgs()
+            if m["content"]["data"].get("method") == "update"
+        ]
+
+
+class Kernel:
+    """A started ipykernel with a blocking client and a raw iopub byte counter."""
+
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+        env = dict(os.environ)
+        env.update(extra_env or {})
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel(env=env)
+        self.client = self.manager.blocking_client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+        info = self.manager.get_connection_info()
+        self._zmq = zmq.Context()
+        self._sub = self._zmq.socket(zmq.SUB)
+        self._sub.setsockopt(zmq.SUBSCRIBE, b"")
+        self._sub.setsockopt(zmq.RCVHWM, 0)  # never drop on our side
+        self._sub.connect(f"{info['transport']}://{info['ip']}:{info['iopub_port']}")
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        # SUB sockets miss what is published before the subscription lands ("slow
+        # joiner"); run trivial cells until the counter sees their output.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            traffic = self.run("print('ready')", timeout=10)
+            if "ready" in traffic.stdout:
+                return
+        raise RuntimeError("iopub subscriber never caught up")
+
+    def run(self, code: str, timeout: float = 120) -> Traffic:
+        """Execute ``code``; return everything on iopub up to and including its idle."""
+        session = self.client.session
+        msg_id = self.client.execute(code)
+        traffic = Traffic()
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"cell did not finish within {timeout} s:\n{code}")
+            if not self._sub.poll(int(remaining * 1000)):
+                continue
+            frames = self._sub.recv_multipart(copy=True)
+            traffic.nbytes += sum(len(f) for f in frames)
+            _, parts = session.feed_identities(frames, copy=True)
+            msg = session.deserialize(parts, content=True, copy=True)
+            traffic.messages.append(msg)
+            parent = msg.get("parent_header", {}).get("msg_id")
+            kind = msg["header"]["msg_type"]
+            if kind == "stream" and parent == msg_id:
+                traffic.stdout += msg["content"]["text"]
+            elif kind == "error" and parent == msg_id:
+                traffic.error = "\n".join(msg["content"]["traceback"])
+            elif (
+                kind == "status"
+                and parent == msg_id
+                and msg["content"]["execution_state"] == "idle"
+            ):
+                break
+        self.client.get_shell_msg(timeout=timeout)  # the execute_reply
+        return traffic
+
+    def check(self, code: str, timeout: float = 120) -> Traffic:
+        """Like :meth:`run`, but fail on an exception in the cell."""
+        traffic = self.run(code, timeout)
+        assert traffic.error is None, traffic.error
+        return traffic
+
+    def is_alive(self) -> bool:
+        return bool(self.manager.is_alive())
+
+    def shutdown(self) -> None:
+        self._sub.close(linger=0)
+        self._zmq.term()
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)

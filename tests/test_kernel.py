@@ -1,0 +1,123 @@
+"""StreamView in a real ipykernel: wire cost against print(), message rate, exact text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from tests.kernel_harness import SAMPLE_TOKENS_CODE, Kernel, Traffic, sample_tokens
+from tests.recording import rebuild_text
+
+pytestmark = pytest.mark.kernel
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[Kernel]:
+    k = Kernel()
+    k.check(
+        SAMPLE_TOKENS_CODE
+        + "\nfrom nbstream import StreamView\nfrom IPython.display import display"
+    )
+    yield k
+    k.shutdown()
+
+
+def seconds(msgs: list[dict[str, object]]) -> float:
+    dates = [m["header"]["date"] for m in msgs]  # type: ignore[index]
+    assert all(isinstance(d, datetime) for d in dates)
+    return float((max(dates) - min(dates)).total_seconds())
+
+
+def widget_rate_ok(traffic: Traffic, per_second: float) -> tuple[int, float]:
+    """Widget messages while streaming, and the streaming time they span."""
+    msgs = traffic.comm_msgs()
+    return len(msgs), seconds(msgs)
+
+
+@pytest.mark.parametrize("n", [20_000])
+def test_fast_stream_costs_about_what_print_costs(kernel: Kernel, n: int) -> None:
+    kernel.check(f"tokens = make_tokens({n}); view = StreamView(); display(view)")
+    streamed = kernel.check("text = view.stream(tokens)")
+    printed = kernel.check("for t in tokens: print(t, end='')\nprint()")
+
+    expected = "".join(sample_tokens(n))
+    assert rebuild_text(streamed.custom()) == expected
+    assert printed.stdout == expected + "\n"
+    ratio = streamed.nbytes / printed.nbytes
+    assert ratio <= 1.3, f"StreamView {streamed.nbytes} B vs print {printed.nbytes} B"
+    # The text is never synced whole: the only state update is the reset at the start.
+    assert streamed.updates() == [
+        {"content": "", "is_streaming": True, "error": None, "_stream": 1}
+    ]
+    count, span = widget_rate_ok(streamed, 30)
+    # The first delta leaves at once, then one per 1/30 s, then the end message.
+    assert count <= 30 * span + 3, (count, span)
+    out = kernel.check(
+        "print(view.content == text == ''.join(tokens), view.is_streaming, view.error)"
+    )
+    assert out.stdout.split() == ["True", "False", "None"]
+
+
+def test_paced_stream_stays_under_30_messages_a_second(kernel: Kernel) -> None:
+    kernel.check(
+        "import time\n"
+        "def paced(tokens, rate):\n"
+        "    for t in tokens:\n"
+        "        time.sleep(1 / rate)\n"
+        "        yield t\n"
+        "view = StreamView(); display(view)"
+    )
+    streamed = kernel.check("text = view.stream(paced(make_tokens(400), 400))")
+    count, span = widget_rate_ok(streamed, 30)
+    assert span >= 0.8  # ~1 s of streaming at 400 tokens/s (sleep overshoots, never under)
+    assert count <= 30 * span + 3, (count, span)
+    assert count >= 10 * span, "deltas should flow continuously, not only at the end"
+    assert rebuild_text(streamed.custom()) == "".join(sample_tokens(400))
+
+
+def test_failure_in_a_cell_keeps_text_and_kernel_alive(kernel: Kernel) -> None:
+    kernel.check(
+        "def failing():\n"
+        "    yield 'kept '\n"
+        "    yield 'text'\n"
+        "    raise RuntimeError('the model fell over')\n"
+        "view = StreamView(); display(view)"
+    )
+    traffic = kernel.run("view.stream(failing())")
+    assert traffic.error is not None
+    assert "RuntimeError" in traffic.error
+    assert "the model fell over" in traffic.error
+    end = traffic.custom()[-1]
+    assert end["kind"] == "end"
+    assert end["error"] == "RuntimeError: the model fell over"
+    assert rebuild_text(traffic.custom()) == "kept text"
+    out = kernel.check("print(repr(view.content), view.is_streaming)")
+    assert out.stdout.strip() == "'kept text' False"
+    assert kernel.is_alive()
+
+
+def test_kernel_interrupt_mid_stream_keeps_text(kernel: Kernel) -> None:
+    kernel.check(
+        "import time\n"
+        "def slow():\n"
+        "    yield 'before interrupt'\n"
+        "    time.sleep(60)\n"
+        "    yield 'never'\n"
+        "view = StreamView(); display(view)"
+    )
+    msg_id = kernel.client.execute("view.stream(slow())")
+    import time
+
+    time.sleep(1.0)
+    kernel.manager.interrupt_kernel()
+    reply = kernel.client.get_shell_msg(timeout=30)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    out = kernel.check("print(repr(view.content), view.is_streaming, view.error)")
+    assert out.stdout.strip() == (
+        "'before interrupt' False KeyboardInterrupt: the stream was interrupted"
+    )
+    assert kernel.is_alive()
