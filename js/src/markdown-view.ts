@@ -1,0 +1,195 @@
+/**
+ * Renders a growing markdown text into one element, incrementally.
+ *
+ * Each update lexes the text into top-level blocks, renders each to an HTML string
+ * and compares it with the blocks already on screen. Blocks whose HTML is unchanged
+ * keep their DOM untouched; everything from the first changed block on is parsed,
+ * sanitized and inserted again. While a stream grows
+ * that is normally just the last block, yet it stays correct when new text changes
+ * the meaning of earlier blocks (a list that continues after a blank line, a late
+ * reference-link definition): the DOM always equals a one-shot render.
+ *
+ * Lexing the whole text every frame would cost O(length) per frame, so while
+ * streaming only the tail is lexed again, from a few blocks before the end (see
+ * `#reusableHead`); at rest (stream ended, or content set) the whole text is lexed.
+ */
+import { lex, toHtml } from "./markdown";
+import { sanitizedFragment } from "./sanitize";
+
+interface Block {
+	/**
+	 * The block's HTML: what decides whether its DOM can stay. Equal source is not
+	 * enough, as marked may render the same source differently depending on what
+	 * follows it, or on a link definition elsewhere.
+	 */
+	html: string;
+	type: string;
+	/** Offset of `raw` in the text. */
+	start: number;
+	/** The top-level nodes this block rendered to (may be none, e.g. blank lines). */
+	nodes: ChildNode[];
+}
+
+/** Elements the cursor may go into, to sit right after the last character. */
+/**
+ * How many non-blank blocks at the end are lexed again while streaming. Appended text
+ * changes the last block (it grows) and can change the one before it ("1. a", blank
+ * line, "2" becoming "2." joins the list). marked has quirks beyond CommonMark's
+ * rules: the randomized test in test/incremental.test.ts found a case needing 3, and
+ * none in thousands of documents needing more; 4 keeps a margin. At rest the whole
+ * text is lexed again, so a miss could only ever show while streaming.
+ */
+const OPEN_BLOCKS = 4;
+
+/**
+ * Could `text` hold a reference definition (`[label]: url`)? Conservative: a line that
+ * starts, after any indentation and quote or list markers, with "[", in a text that
+ * also has "]:". Python's `def f() -> dict[str, int]:` alone does not count.
+ */
+function mayDefineLinks(text: string): boolean {
+	return text.includes("]:") && /^[ \t>*+\-0-9.)]*\[/m.test(text);
+}
+
+const TEXT_CONTAINERS = new Set([
+	"p",
+	"h1",
+	"h2",
+	"h3",
+	"h4",
+	"h5",
+	"h6",
+	"ul",
+	"ol",
+	"li",
+	"blockquote",
+	"pre",
+	"table",
+	"thead",
+	"tbody",
+	"tr",
+	"th",
+	"td",
+	"div",
+]);
+
+export class MarkdownView {
+	readonly element: HTMLElement;
+	#blocks: Block[] = [];
+	#text = "";
+	/** The blocks' sources add up to the text, so their offsets can be trusted. */
+	#exact = false;
+	/** The last render lexed only the tail; at rest we lex everything once more. */
+	#partial = false;
+	#cursor: HTMLElement | null = null;
+
+	constructor(element: HTMLElement) {
+		this.element = element;
+	}
+
+	/** Show `text`; while `streaming`, with a cursor after its last character. */
+	update(text: string, streaming: boolean): void {
+		this.#removeCursor();
+		if (text !== this.#text || (!streaming && this.#partial)) {
+			const from = streaming ? this.#reusableHead(text) : 0;
+			this.#render(text, from);
+			this.#text = text;
+			this.#partial = from > 0;
+		}
+		if (streaming && text) this.#placeCursor();
+	}
+
+	/** Render `text`, trusting that blocks before index `from` are unchanged. */
+	#render(text: string, from: number): void {
+		const offset = from > 0 ? (this.#blocks[from] as Block).start : 0;
+		const tokens = lex(offset > 0 ? text.slice(offset) : text);
+		const htmls = tokens.map((token) => toHtml([token]));
+		let first = from;
+		const limit = Math.min(from + tokens.length, this.#blocks.length);
+		while (first < limit && (this.#blocks[first] as Block).html === htmls[first - from]) first++;
+		for (const block of this.#blocks.splice(first)) {
+			for (const node of block.nodes) node.remove();
+		}
+		let start = offset;
+		tokens.forEach((token, i) => {
+			if (from + i >= first) {
+				const html = htmls[i] as string;
+				const fragment = sanitizedFragment(html);
+				const nodes = Array.from(fragment.childNodes);
+				this.element.append(fragment);
+				this.#blocks.push({ html, type: token.type, start, nodes });
+			}
+			start += token.raw.length;
+		});
+		// marked normalizes line endings; then sources and offsets disagree.
+		this.#exact = start === text.length;
+	}
+
+	/**
+	 * How many leading blocks to keep without lexing them again: all but the last
+	 * OPEN_BLOCKS non-blank ones. Zero (lex everything) unless the text only grew and
+	 * cannot hold a reference definition, which could change any block.
+	 */
+	#reusableHead(text: string): number {
+		if (!this.#exact || !text.startsWith(this.#text) || mayDefineLinks(text)) return 0;
+		let open = 0;
+		for (let i = this.#blocks.length - 1; i > 0; i--) {
+			if ((this.#blocks[i] as Block).type !== "space" && ++open === OPEN_BLOCKS) return i;
+		}
+		return 0;
+	}
+
+	#placeCursor(): void {
+		const cursor = document.createElement("span");
+		cursor.className = "nbstream-cursor";
+		cursor.setAttribute("aria-hidden", "true");
+		const target = lastTextContainer(this.element);
+		const last = target.lastChild;
+		// Code text ends with a newline; the cursor belongs at the end of the last line.
+		if (
+			target.localName === "code" &&
+			last?.nodeType === Node.TEXT_NODE &&
+			(last as Text).data.endsWith("\n")
+		) {
+			const newline = (last as Text).splitText((last as Text).length - 1);
+			target.insertBefore(cursor, newline);
+		} else {
+			target.append(cursor);
+		}
+		this.#cursor = cursor;
+	}
+
+	/** Take the cursor out and undo any text split, so kept blocks equal a fresh render. */
+	#removeCursor(): void {
+		const cursor = this.#cursor;
+		if (!cursor) return;
+		this.#cursor = null;
+		const before = cursor.previousSibling;
+		const after = cursor.nextSibling;
+		cursor.remove();
+		if (before?.nodeType === Node.TEXT_NODE && after?.nodeType === Node.TEXT_NODE) {
+			(before as Text).appendData((after as Text).data);
+			after.remove();
+		}
+	}
+}
+
+/** The innermost block at the end of `root` whose content ends with text. */
+function lastTextContainer(root: Element): Element {
+	let el = root;
+	for (;;) {
+		const last = lastMeaningfulChild(el);
+		if (last?.nodeType !== Node.ELEMENT_NODE) return el;
+		const child = last as Element;
+		const descend =
+			TEXT_CONTAINERS.has(child.localName) || (child.localName === "code" && el.localName === "pre");
+		if (!descend) return el;
+		el = child;
+	}
+}
+
+/** Last child, skipping the whitespace-only text marked puts between blocks. */
+function lastMeaningfulChild(el: Element): ChildNode | null {
+	let node = el.lastChild;
+	while (node && node.nodeType === Node.TEXT_NODE && !(node as Text).data.trim()) node = node.previousSibling;
+	return node;
+}

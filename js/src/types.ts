@@ -1,0 +1,59 @@
+/**
+ * The shapes shared by the kernel and the browser. docs/protocol.md is the source of
+ * truth; these types only mirror it.
+ */
+
+/** The synced traits of `nbstream.StreamView` (ipywidgets state). */
+export interface Traits {
+	content: string;
+	is_streaming: boolean;
+	error: string | null;
+	_stream: number;
+}
+
+export interface DeltaMessage {
+	kind: "delta";
+	stream: number;
+	offset: number;
+	text: string;
+}
+
+export interface EndMessage {
+	kind: "end";
+	stream: number;
+	offset: number;
+	text: string;
+	length: number;
+	error: string | null;
+}
+
+export interface SyncMessage {
+	kind: "sync";
+	stream: number;
+	content: string;
+	is_streaming: boolean;
+	error: string | null;
+}
+
+export type KernelMessage = DeltaMessage | EndMessage | SyncMessage;
+
+export interface ResyncRequest {
+	kind: "resync";
+	stream: number;
+}
+
+type Handler = (...args: never[]) => void;
+
+/**
+ * The part of anywidget's model that we use. Declared here instead of taken from
+ * `@anywidget/types` because we need Backbone's `set(object)`: setting several
+ * traits in one call fires their change events only after all of them hold their
+ * new values, so no view ever sees `content` final while `is_streaming` is still true.
+ */
+export interface StreamModel {
+	get<K extends keyof Traits>(key: K): Traits[K];
+	set(values: Partial<Traits>): void;
+	on(event: string, callback: Handler): void;
+	off(event?: string | null, callback?: Handler | null): void;
+	send(content: ResyncRequest): void;
+}

@@ -1,0 +1,178 @@
+/**
+ * The incremental renderer must never show anything a one-shot render of the same
+ * text would not: after every delta, and at the end, the DOM (minus the cursor) is
+ * compared with a fresh render of the whole text.
+ */
+import { describe, expect, it } from "vitest";
+import { markdownToHtml } from "../src/markdown";
+import { MarkdownView } from "../src/markdown-view";
+import { sanitizedFragment } from "../src/sanitize";
+
+const DOCUMENTS: Record<string, string> = {
+	mixed: [
+		"# Title",
+		"",
+		"Some *emphasis*, **strong**, ~~gone~~ and `code` with a [link](https://example.com).",
+		"",
+		"1. first",
+		"2. second",
+		"   - nested",
+		"   - [x] task",
+		"",
+		"> quoted",
+		"lazy continuation",
+		"",
+		"```python",
+		"def f(x):",
+		"    return x * 2  # 👋",
+		"```",
+		"",
+		"| a | b |",
+		"|:--|--:|",
+		"| 1 | 2 |",
+		"| 3 | 4 |",
+		"",
+		"---",
+		"Setext",
+		"======",
+		"the end",
+	].join("\n"),
+	// A blank line, then more items: the list turns loose and every earlier item changes.
+	"list continues after blank line": "1. a\n2. b\n\n3. c\n\nafter\n\n- x\n\n- y\n  continued\n- z",
+	// The definition comes last and changes the first paragraph.
+	"late reference definition":
+		"See [the docs][docs] and [again][docs].\n\nMore text.\n\n[docs]: https://example.com/docs",
+	"setext heading and hr": "Heading\n---\ntext\n***\nOther\n=",
+	"unclosed fence": "Before\n\n```js\nlet a = 1;\n\nlet b = 2;",
+	"table grows": "Intro\n| h1 | h2 |\n| --- | --- |\n| a | b |\n| c | d |\nafter table",
+	"raw html is text": "<div>\n*not emphasis*\n</div>\n\npara <b>x</b>\n\n<!-- c -->",
+	"indented code": "para\n\n    code line\n    more\n\nafter",
+	"nested lists and quotes":
+		"- a\n\n  - b\n\n\n    c\n- d\n> - q\n>\n> - r\n\n> quote\ncontinues\n\n1) x\n2) y\n\n   z",
+	"fence inside list": "- item\n\n  ```\n  code\n\n  more\n  ```\n- next\n\n* * *\n*not a list*",
+	"emoji and surrogates": "😀 **🎉 party** `🚀`\n\n- 👋 wave\n- 🌍 world",
+};
+
+function oneShot(text: string): string {
+	const el = document.createElement("div");
+	el.append(sanitizedFragment(markdownToHtml(text)));
+	return el.innerHTML;
+}
+
+/** The view's HTML without the cursor (and with split text merged back). */
+function shown(view: MarkdownView): string {
+	const copy = view.element.cloneNode(true) as HTMLElement;
+	for (const cursor of Array.from(copy.querySelectorAll(".nbstream-cursor"))) cursor.remove();
+	copy.normalize();
+	return copy.innerHTML;
+}
+
+/** A small seeded generator, so a failure can be replayed. */
+function random(seed: number): () => number {
+	let state = seed >>> 0;
+	return () => {
+		state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+		return state / 2 ** 32;
+	};
+}
+
+function splitAt(text: string, cuts: number[]): string[] {
+	const sorted = [...new Set(cuts)].sort((a, b) => a - b);
+	const parts: string[] = [];
+	let start = 0;
+	for (const cut of [...sorted, text.length]) {
+		if (cut > start) parts.push(text.slice(start, cut));
+		start = Math.max(start, cut);
+	}
+	return parts;
+}
+
+function streamAndCompare(text: string, chunks: string[]): void {
+	const view = new MarkdownView(document.createElement("div"));
+	let prefix = "";
+	for (const chunk of chunks) {
+		prefix += chunk;
+		view.update(prefix, true);
+		expect(view.element.querySelectorAll(".nbstream-cursor").length).toBeLessThanOrEqual(1);
+		expect(shown(view), JSON.stringify(prefix)).toBe(oneShot(prefix));
+	}
+	view.update(text, false);
+	expect(view.element.querySelector(".nbstream-cursor")).toBeNull();
+	expect(view.element.innerHTML).toBe(oneShot(text));
+}
+
+describe("incremental markdown equals a one-shot render", () => {
+	for (const [name, text] of Object.entries(DOCUMENTS)) {
+		it(`${name}: one character at a time`, () => {
+			streamAndCompare(text, Array.from(text));
+		});
+
+		it(`${name}: random split points`, () => {
+			const next = random(name.length * 7919);
+			for (let run = 0; run < 20; run++) {
+				const cuts = Array.from({ length: 1 + Math.floor(next() * 12) }, () =>
+					Math.floor(next() * text.length),
+				);
+				streamAndCompare(text, splitAt(text, cuts));
+			}
+		});
+	}
+
+	it("random documents from tricky lines, one character at a time", () => {
+		const LINES = [
+			"text line",
+			"",
+			"",
+			"- item",
+			"  - nested",
+			"1. one",
+			"2. two",
+			"10) ten",
+			"> quote",
+			">",
+			"```",
+			"~~~py",
+			"    indented",
+			"| a | b |",
+			"|---|:-:|",
+			"---",
+			"===",
+			"# heading",
+			"* * *",
+			"<div>",
+			"**bold** and `code`",
+			"- [ ] task",
+			"  continuation",
+			"see [the docs][d] and [d]",
+			"[d]: https://example.com/d",
+			"def f(x: list[int]) -> dict[str, int]:",
+		];
+		const next = random(42);
+		for (let doc = 0; doc < 40; doc++) {
+			const lines = Array.from(
+				{ length: 4 + Math.floor(next() * 12) },
+				() => LINES[Math.floor(next() * LINES.length)],
+			);
+			const text = lines.join("\n");
+			streamAndCompare(text, Array.from(text));
+		}
+	});
+
+	it("keeps finished blocks' nodes untouched while the last block grows", () => {
+		const view = new MarkdownView(document.createElement("div"));
+		view.update("# Title\n\nFirst paragraph.\n\nSecond", true);
+		const heading = view.element.querySelector("h1");
+		const first = view.element.querySelector("p");
+		view.update("# Title\n\nFirst paragraph.\n\nSecond paragraph grows", true);
+		expect(view.element.querySelector("h1")).toBe(heading);
+		expect(view.element.querySelector("p")).toBe(first);
+	});
+
+	it("re-renders an earlier block when a late definition changes it", () => {
+		const view = new MarkdownView(document.createElement("div"));
+		view.update("[x][r]\n\nmore", true);
+		expect(view.element.querySelector("a")).toBeNull();
+		view.update("[x][r]\n\nmore\n\n[r]: https://example.com", false);
+		expect(view.element.querySelector("a")?.getAttribute("href")).toBe("https://example.com");
+	});
+});
