@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up (see setup.sh) and run every check: linters, type checkers, JS tests, the
+# Python tests (real kernel, real openai SDK over HTTP, real JupyterLab in Chromium),
+# the tutorials under nbval, a wheel build that must contain the bundle, and the bundle
+# budget.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+PY=.venv/bin/python
+
+echo "==> ruff"
+"$PY" -m ruff check .
+"$PY" -m ruff format --check .
+echo "==> mypy"
+"$PY" -m mypy
+echo "==> frontend: tsc, biome, vitest, bundle budget"
+(cd js && npm run --silent typecheck && npm run --silent lint && npm test --silent && npm run --silent size)
+
+echo "==> pytest (units, kernel, HTTP, browser) and nbval (tutorials)"
+"$PY" -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
+
+echo "==> wheel"
+rm -rf dist
+"$PY" -m build --wheel --no-isolation --outdir dist . >/dev/null
+"$PY" - <<'PYEOF'
+import glob, zipfile
+wheel, = glob.glob("dist/nbstream-*.whl")
+names = set(zipfile.ZipFile(wheel).namelist())
+missing = {"nbstream/static/widget.js", "nbstream/static/widget.css", "nbstream/py.typed"} - names
+assert not missing, f"{wheel} lacks {sorted(missing)}"
+print(f"{wheel}: bundle included")
+PYEOF

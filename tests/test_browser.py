@@ -1,0 +1,278 @@
+"""Real JupyterLab in Debian's Chromium: what the user sees while and after a stream."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbstream.local.model import answer
+from tests.browser_harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    KNOWN_PAGE_ERRORS,
+    JupyterServer,
+    copy_notebook,
+    write_notebook,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium"),
+]
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+
+# Recorded in the page before any widget exists: every change to every StreamView root,
+# so the test can look back at the stream (did the cursor show, did the text only grow).
+RECORDER = """
+window.__nbstream = [];
+new MutationObserver(() => {
+  document.querySelectorAll('.nbstream-view').forEach((el, i) => {
+    const body = el.querySelector('.nbstream-body');
+    window.__nbstream.push({
+      view: i,
+      streaming: el.getAttribute('data-streaming'),
+      cursor: !!el.querySelector('.nbstream-cursor'),
+      // Letters and digits only: markup that completes (`**b**` becoming bold) shortens
+      // textContent while streaming, but never removes letters.
+      letters: body ? body.textContent.replace(/[^\\p{L}\\p{N}]+/gu, '').length : 0,
+      t: performance.now(),
+    });
+  });
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+
+
+def visible_letters(text: str) -> str:
+    """Letters and digits a reader sees, for comparing rendered text with its markdown."""
+    text = re.sub(r"^\s*(```|~~~).*$", "", text, flags=re.MULTILINE)  # fence lines
+    text = re.sub(r"\]\([^)]*\)", "]", text)  # link targets are not shown
+    return re.sub(r"[\W_]+", "", text)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        assert "Chrom" in b.browser_type.name.title() or b.version
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    root = tmp_path_factory.mktemp("lab") / "root"
+    root.mkdir()
+    server = JupyterServer(root, "lab")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def lab_notebooks(lab: JupyterServer) -> Iterator[JupyterServer]:
+    """The shared server, with every kernel shut down after each test."""
+    yield lab
+    lab.shutdown_kernels()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.add_init_script(RECORDER)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    pg.on("dialog", on_dialog)
+    yield pg
+    context.close()
+    unexpected = [e for e in errors if not any(k in e for k in KNOWN_PAGE_ERRORS)]
+    assert not unexpected, unexpected
+    assert not dialogs, f"a script ran and opened a dialog: {dialogs}"
+
+
+def open_and_run_all(page: Any, server: JupyterServer, name: str) -> None:
+    page.goto(server.url(name))
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    server.wait_kernel_connected()
+    # The server's kernel state is not enough: run-all acts on the current notebook panel
+    # and is silently dropped until that panel's own session is connected and idle.
+    page.wait_for_function(
+        """async () => {
+          const panel = window.jupyterapp?.shell?.currentWidget;
+          if (!panel?.sessionContext) return false;
+          await panel.sessionContext.ready;
+          const kernel = panel.sessionContext.session?.kernel;
+          return kernel?.connectionStatus === "connected" && kernel.status === "idle";
+        }""",
+        timeout=60_000,
+    )
+    # Not awaited: the command's promise settles only when every cell has run.
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                   .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))""",
+        timeout=15_000,
+    )
+
+
+def wait_all_cells_done(page: Any, timeout_ms: int = 90_000) -> None:
+    page.wait_for_function(
+        """() => {
+          const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+          return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+        }""",
+        timeout=timeout_ms,
+    )
+
+
+def view_states(page: Any) -> list[dict[str, Any]]:
+    states: list[dict[str, Any]] = page.evaluate("() => window.__nbstream")
+    return states
+
+
+def test_quickstart_streams_live_markdown_with_a_cursor(
+    page: Any, lab_notebooks: JupyterServer
+) -> None:
+    lab = lab_notebooks
+    name = copy_notebook(NOTEBOOKS / "01-quickstart.ipynb", lab.root)
+    source = (NOTEBOOKS / "01-quickstart.ipynb").read_text()
+    question = re.search(r'question = \\"(.+?)\\"', source)
+    assert question, 'the quickstart defines `question = "..."`'
+    expected = answer([{"role": "user", "content": question.group(1)}])
+
+    open_and_run_all(page, lab, name)
+    first = page.locator(".nbstream-view").first
+    first.wait_for(timeout=60_000)
+    # Mid-stream: the cursor shows while the text grows.
+    page.wait_for_selector('.nbstream-view[data-streaming="true"] .nbstream-cursor', timeout=30_000)
+    wait_all_cells_done(page)
+
+    history = [s for s in view_states(page) if s["view"] == 0]
+    streaming = [s for s in history if s["streaming"] == "true"]
+    assert streaming, "the first view was never seen streaming"
+    assert all(s["cursor"] for s in streaming if s["letters"] > 0)
+    letters = [s["letters"] for s in streaming]
+    assert len(set(letters)) >= 5, f"text did not visibly grow: {sorted(set(letters))}"
+    # Only an unfinished fence's info string ("```pyth") is shown as text and then hidden.
+    running_max = 0
+    for count in letters:
+        assert count >= running_max - len("python"), f"text shrank: {letters}"
+        running_max = max(running_max, count)
+
+    # At the end: no cursor, not streaming, the model's whole answer, rendered.
+    assert first.get_attribute("data-streaming") == "false"
+    assert first.locator(".nbstream-cursor").count() == 0
+    assert first.get_attribute("aria-busy") != "true"
+    body = first.locator(".nbstream-body")
+    assert visible_letters(body.inner_text()) == visible_letters(expected)
+    assert body.locator("table th").count() >= 2
+    assert body.locator("table td").count() >= 2
+    assert body.locator("pre code").count() >= 1
+    assert body.locator("h1, h2, h3").count() >= 1
+    assert body.locator("ul li, ol li").count() >= 2
+    first.scroll_into_view_if_needed()
+    page.screenshot(path=str(lab.root.parent / "quickstart.png"), animations="disabled")
+
+
+def test_error_mid_stream_keeps_the_partial_text(page: Any, lab_notebooks: JupyterServer) -> None:
+    lab = lab_notebooks
+    name = write_notebook(
+        lab.root,
+        "error.ipynb",
+        [
+            "import nbstream.local\nfrom nbstream import StreamView\n"
+            "client = nbstream.local.client(max_retries=0)\nview = StreamView()\nview",
+            "try:\n"
+            "    view.stream(client.chat.completions.create(\n"
+            "        model=nbstream.local.MODEL, stream=True,\n"
+            "        messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
+            "        extra_body={'nbstream': {'fault': 'error', 'fault_after': 40,\n"
+            "                                 'tokens_per_second': 200}}))\n"
+            "except Exception as exc:\n"
+            "    print('raised', type(exc).__name__)\n"
+            "print(len(view.content))",
+        ],
+    )
+    open_and_run_all(page, lab, name)
+    wait_all_cells_done(page)
+    view = page.locator(".nbstream-view").first
+    error = view.locator(".nbstream-error")
+    error.wait_for(timeout=10_000)
+    assert "APIError" in error.inner_text()
+    assert view.get_attribute("data-streaming") == "false"
+    assert view.locator(".nbstream-cursor").count() == 0
+    partial = view.locator(".nbstream-body").inner_text()
+    full = answer([{"role": "user", "content": "What is nbstream?"}])
+    assert len(visible_letters(partial)) > 10
+    assert visible_letters(full).startswith(visible_letters(partial))
+    # The error banner comes after (below) the partial text.
+    order = view.evaluate(
+        "el => el.querySelector('.nbstream-body').compareDocumentPosition("
+        "el.querySelector('.nbstream-error')) & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
+    assert order
+
+
+HOSTILE = (
+    "# Totally normal answer\n\n"
+    "<script>window.__pwned = 'script'; alert('script')</script>\n\n"
+    "An image: <img src=x onerror=\"window.__pwned='img'; alert('img')\">\n\n"
+    "<svg onload=\"window.__pwned='svg'\"></svg>\n\n"
+    "[click me](javascript:window.__pwned='link') and [me too](JaVaScRiPt:alert('l2'))\n\n"
+    "<a href=\"javascript:window.__pwned='a'\">raw anchor</a>\n\n"
+    "![pixel](javascript:window.__pwned='imgsrc')\n\n"
+    "<iframe src=\"javascript:window.__pwned='iframe'\"></iframe>\n\n"
+    "End of answer.\n"
+)
+
+
+@pytest.mark.parametrize("split", ["whole", "one-char"])
+def test_hostile_model_output_runs_nothing(
+    page: Any, lab_notebooks: JupyterServer, split: str
+) -> None:
+    lab = lab_notebooks
+    tokens_per_second = 0 if split == "whole" else 2000
+    name = write_notebook(
+        lab.root,
+        f"hostile-{split}.ipynb",
+        [
+            "import nbstream.local\nfrom nbstream import StreamView\n"
+            "client = nbstream.local.client()\nview = StreamView()\nview",
+            f"hostile = {HOSTILE!r}\n"
+            "text = view.stream(client.chat.completions.create(\n"
+            "    model=nbstream.local.MODEL, stream=True,\n"
+            "    messages=[{'role': 'user', 'content': 'say something'}],\n"
+            f"    extra_body={{'nbstream': {{'text': hostile,\n"
+            f"                              'tokens_per_second': {tokens_per_second}}}}}))\n"
+            "assert text == hostile",
+        ],
+    )
+    open_and_run_all(page, lab, name)
+    wait_all_cells_done(page)
+    view = page.locator(".nbstream-view").first
+    body = view.locator(".nbstream-body")
+    assert "End of answer." in body.inner_text()
+    # Click every link the renderer left, in case one still carries a script URL.
+    for link in body.locator("a").all():
+        link.click(no_wait_after=True, timeout=2_000)
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__pwned") is None
+    assert body.locator("script, img, svg, iframe, style, object, embed").count() == 0
+    bad = body.evaluate("""b => [...b.querySelectorAll('*')].flatMap(el =>
+        [...el.attributes].filter(a => a.name.startsWith('on') ||
+          /^\\s*(javascript|vbscript|data):/i.test(a.value)).map(a => a.name + '=' + a.value))""")
+    assert bad == []
+    for link in body.locator("a").all():
+        assert link.get_attribute("rel") == "noopener noreferrer"
