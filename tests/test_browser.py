@@ -157,6 +157,8 @@ def test_quickstart_streams_live_markdown_with_a_cursor(
     first.wait_for(timeout=60_000)
     # Mid-stream: the cursor shows while the text grows.
     page.wait_for_selector('.nbstream-view[data-streaming="true"] .nbstream-cursor', timeout=30_000)
+    page.wait_for_timeout(1_500)
+    first.screenshot(path=str(lab.root.parent / "mid-stream.png"), animations="disabled")
     wait_all_cells_done(page)
 
     history = [s for s in view_states(page) if s["view"] == 0]
@@ -210,6 +212,7 @@ def test_error_mid_stream_keeps_the_partial_text(page: Any, lab_notebooks: Jupyt
     view = page.locator(".nbstream-view").first
     error = view.locator(".nbstream-error")
     error.wait_for(timeout=10_000)
+    view.screenshot(path=str(lab.root.parent / "error.png"), animations="disabled")
     assert "APIError" in error.inner_text()
     assert view.get_attribute("data-streaming") == "false"
     assert view.locator(".nbstream-cursor").count() == 0
@@ -276,3 +279,117 @@ def test_hostile_model_output_runs_nothing(
     assert bad == []
     for link in body.locator("a").all():
         assert link.get_attribute("rel") == "noopener noreferrer"
+
+
+def test_second_view_and_view_created_mid_stream_show_the_full_text(
+    page: Any, lab_notebooks: JupyterServer
+) -> None:
+    lab = lab_notebooks
+    name = write_notebook(
+        lab.root,
+        "views.ipynb",
+        [
+            "import time\nimport nbstream.local\nfrom nbstream import StreamView\n"
+            "from IPython.display import display\n"
+            "client = nbstream.local.client()\nview = StreamView()\ndisplay(view)",
+            "def late_view(stream):\n"
+            "    for i, chunk in enumerate(stream):\n"
+            "        if i == 60:\n"
+            "            display(view)  # a second view of the same widget, mid-stream\n"
+            "        yield chunk\n"
+            "text = view.stream(late_view(client.chat.completions.create(\n"
+            "    model=nbstream.local.MODEL, stream=True,\n"
+            "    messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
+            "    extra_body={'nbstream': {'tokens_per_second': 100}})))",
+        ],
+    )
+    open_and_run_all(page, lab, name)
+    wait_all_cells_done(page)
+    views = page.locator(".nbstream-view")
+    assert views.count() == 2
+    expected = visible_letters(answer([{"role": "user", "content": "What is nbstream?"}]))
+    for i in range(2):
+        assert views.nth(i).get_attribute("data-streaming") == "false"
+        assert visible_letters(views.nth(i).locator(".nbstream-body").inner_text()) == expected
+    # The late view joined mid-stream: it started with the text so far, not from empty.
+    late = [s for s in view_states(page) if s["view"] == 1]
+    assert late[0]["streaming"] == "true"
+    assert late[0]["letters"] > 0
+
+
+def test_waiting_state_before_the_first_token(page: Any, lab_notebooks: JupyterServer) -> None:
+    lab = lab_notebooks
+    name = write_notebook(
+        lab.root,
+        "waiting.ipynb",
+        [
+            "import nbstream.local\nfrom nbstream import StreamView\n"
+            "client = nbstream.local.client()\nview = StreamView()\nview",
+            "view.stream(client.chat.completions.create(\n"
+            "    model=nbstream.local.MODEL, stream=True,\n"
+            "    messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
+            "    extra_body={'nbstream': {'fault': 'slow_first_token', 'first_token_delay': 3,\n"
+            "                             'tokens_per_second': 0}}))",
+        ],
+    )
+    open_and_run_all(page, lab, name)
+    view = page.locator(".nbstream-view").first
+    waiting = view.locator(".nbstream-waiting")
+    waiting.wait_for(state="visible", timeout=30_000)
+    assert view.get_attribute("data-streaming") == "true"
+    assert view.get_attribute("aria-busy") == "true"
+    wait_all_cells_done(page)
+    assert waiting.count() == 0
+    assert view.locator(".nbstream-status").inner_text() == "Answer complete."
+    assert view.locator(".nbstream-body table").count() == 1
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+def test_colours_follow_the_jupyterlab_theme(
+    page: Any, lab_notebooks: JupyterServer, theme: str
+) -> None:
+    lab = lab_notebooks
+    name = write_notebook(
+        lab.root,
+        "theme.ipynb",
+        [
+            "from nbstream import StreamView\nview = StreamView()\nview",
+            "view.stream(['# Title\\n\\nSome *text* and `code`.\\n\\n', '| a | b |\\n|---|---|\\n',"
+            " '| 1 | 2 |\\n\\n```python\\nprint(1)\\n```\\n'])",
+        ],
+    )
+    open_and_run_all(page, lab, name)
+    wait_all_cells_done(page)
+    page.evaluate(
+        f"() => window.jupyterapp.commands.execute('apputils:change-theme', {{theme: '{theme}'}})"
+    )
+    page.wait_for_function(f"() => document.body.dataset.jpThemeName === '{theme}'", timeout=30_000)
+    page.wait_for_timeout(500)  # theme CSS applied
+    colours = page.evaluate("""() => {
+      const probe = (value) => {
+        const el = document.createElement('span');
+        el.style.color = value;
+        document.body.append(el);
+        const c = getComputedStyle(el).color;
+        el.remove();
+        return c;
+      };
+      const body = document.querySelector('.nbstream-view .nbstream-body p');
+      const th = document.querySelector('.nbstream-view th');
+      return {
+        text: getComputedStyle(body).color,
+        expectedText: probe('var(--jp-content-font-color1)'),
+        header: getComputedStyle(th).backgroundColor,
+        dark: document.body.dataset.jpThemeLight === 'false',
+      };
+    }""")
+    assert colours["dark"] == (theme == "JupyterLab Dark")
+    assert colours["text"] == colours["expectedText"]
+    r, g, b = (int(v) for v in re.findall(r"\d+", colours["text"])[:3])
+    brightness = (r * 299 + g * 587 + b * 114) / 1000
+    # Light text on the dark theme, dark text on the light one.
+    assert (brightness > 128) == colours["dark"], colours
+    view = page.locator(".nbstream-view").first
+    view.scroll_into_view_if_needed()
+    slug = theme.rsplit(maxsplit=1)[-1].lower()
+    view.screenshot(path=str(lab.root.parent / f"theme-{slug}.png"), animations="disabled")

@@ -121,3 +121,38 @@ def test_kernel_interrupt_mid_stream_keeps_text(kernel: Kernel) -> None:
         "'before interrupt' False KeyboardInterrupt: the stream was interrupted"
     )
     assert kernel.is_alive()
+
+
+def test_interrupting_an_openai_stream_closes_the_http_stream(kernel: Kernel) -> None:
+    kernel.check(
+        "import nbstream.local\n"
+        "server = nbstream.local.server()\n"
+        "client = nbstream.local.client(max_retries=0)\n"
+        "before = server.stats.snapshot().streams_disconnected\n"
+        "view = StreamView(); display(view)"
+    )
+    msg_id = kernel.client.execute(
+        "view.stream(client.chat.completions.create(\n"
+        "    model=nbstream.local.MODEL, stream=True,\n"
+        "    messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
+        "    extra_body={'nbstream': {'tokens_per_second': 20, 'first_token_delay': 0}}))"
+    )
+    import time
+
+    time.sleep(1.5)
+    kernel.manager.interrupt_kernel()
+    reply = kernel.client.get_shell_msg(timeout=30)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    out = kernel.check(
+        "from nbstream.local import answer\n"
+        "full = answer([{'role': 'user', 'content': 'What is nbstream?'}])\n"
+        "print(server.stats.wait_for_disconnects(before + 1, timeout=10))\n"
+        "print(0 < len(view.content) < len(full), full.startswith(view.content))\n"
+        "print(view.error)"
+    )
+    assert out.stdout.split("\n")[:3] == [
+        "True",
+        "True True",
+        "KeyboardInterrupt: the stream was interrupted",
+    ]
