@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 root=()
 [ "$(id -u)" -eq 0 ] && root=(--allow-root)  # containers often run as root
-exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 "${root[@]}" "$@" \
-  --ServerApp.root_dir=notebooks 01-quickstart.ipynb
+# default_url: the URL JupyterLab prints (and opens) goes straight to the quickstart.
+exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 "${root[@]}" \
+  --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/01-quickstart.ipynb "$@"

@@ -393,3 +393,34 @@ def test_colours_follow_the_jupyterlab_theme(
     view.scroll_into_view_if_needed()
     slug = theme.rsplit(maxsplit=1)[-1].lower()
     view.screenshot(path=str(lab.root.parent / f"theme-{slug}.png"), animations="disabled")
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_cursor_blinks_unless_the_user_prefers_reduced_motion(
+    page: Any, lab_notebooks: JupyterServer, motion: str
+) -> None:
+    lab = lab_notebooks
+    page.emulate_media(reduced_motion=motion)
+    name = write_notebook(
+        lab.root,
+        f"motion-{motion}.ipynb",
+        [
+            "import nbstream.local\nfrom nbstream import StreamView\n"
+            "client = nbstream.local.client()\nview = StreamView()\nview",
+            "view.stream(client.chat.completions.create(\n"
+            "    model=nbstream.local.MODEL, stream=True,\n"
+            "    messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
+            "    extra_body={'nbstream': {'tokens_per_second': 40}}))",
+        ],
+    )
+    open_and_run_all(page, lab, name)
+    cursor = page.locator(".nbstream-view .nbstream-cursor").first
+    cursor.wait_for(timeout=30_000)
+    animation = cursor.evaluate("el => getComputedStyle(el).animationName")
+    visible = cursor.evaluate("el => getComputedStyle(el).opacity !== '0'")
+    assert visible
+    if motion == "reduce":
+        assert animation == "none"
+    else:
+        assert animation != "none"
+    wait_all_cells_done(page)
