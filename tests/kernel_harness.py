@@ -126,6 +126,18 @@ class Kernel:
         assert traffic.error is None, traffic.error
         return traffic
 
+    def interrupt_during(self, code: str, after: float) -> dict[str, Any]:
+        """Run ``code``, interrupt the kernel ``after`` seconds in; return the reply."""
+        msg_id = self.client.execute(code)
+        time.sleep(after)
+        self.manager.interrupt_kernel()
+        reply: dict[str, Any] = self.client.get_shell_msg(timeout=30)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        # Drain the cell's iopub output so the next run() starts clean.
+        while self._sub.poll(200):
+            self._sub.recv_multipart()
+        return reply
+
     def is_alive(self) -> bool:
         return bool(self.manager.is_alive())
 

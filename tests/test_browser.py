@@ -48,6 +48,24 @@ new MutationObserver(() => {
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
 """
 
+# The first cell of the tests' own notebooks: a client for the local model and a view.
+SETUP_CELL = (
+    "import nbstream.local\nfrom nbstream import StreamView\n"
+    "from IPython.display import display\n"
+    "client = nbstream.local.client(max_retries=0)\nview = StreamView()\ndisplay(view)"
+)
+QUESTION = "What is nbstream?"
+
+
+def local_completion(options: dict[str, Any], question: str = QUESTION) -> str:
+    """Code for a streamed completion from the local model with per-request options."""
+    return (
+        "client.chat.completions.create(\n"
+        "    model=nbstream.local.MODEL, stream=True,\n"
+        f"    messages=[{{'role': 'user', 'content': {question!r}}}],\n"
+        f"    extra_body={{'nbstream': {options!r}}})"
+    )
+
 
 def visible_letters(text: str) -> str:
     """Letters and digits a reader sees, for comparing rendered text with its markdown."""
@@ -190,22 +208,11 @@ def test_quickstart_streams_live_markdown_with_a_cursor(
 
 def test_error_mid_stream_keeps_the_partial_text(page: Any, lab_notebooks: JupyterServer) -> None:
     lab = lab_notebooks
+    failing = local_completion({"fault": "error", "fault_after": 40, "tokens_per_second": 200})
     name = write_notebook(
         lab.root,
         "error.ipynb",
-        [
-            "import nbstream.local\nfrom nbstream import StreamView\n"
-            "client = nbstream.local.client(max_retries=0)\nview = StreamView()\nview",
-            "try:\n"
-            "    view.stream(client.chat.completions.create(\n"
-            "        model=nbstream.local.MODEL, stream=True,\n"
-            "        messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
-            "        extra_body={'nbstream': {'fault': 'error', 'fault_after': 40,\n"
-            "                                 'tokens_per_second': 200}}))\n"
-            "except Exception as exc:\n"
-            "    print('raised', type(exc).__name__)\n"
-            "print(len(view.content))",
-        ],
+        [SETUP_CELL, f"try:\n    view.stream({failing})\nexcept Exception:\n    pass"],
     )
     open_and_run_all(page, lab, name)
     wait_all_cells_done(page)
@@ -217,7 +224,7 @@ def test_error_mid_stream_keeps_the_partial_text(page: Any, lab_notebooks: Jupyt
     assert view.get_attribute("data-streaming") == "false"
     assert view.locator(".nbstream-cursor").count() == 0
     partial = view.locator(".nbstream-body").inner_text()
-    full = answer([{"role": "user", "content": "What is nbstream?"}])
+    full = answer([{"role": "user", "content": QUESTION}])
     assert len(visible_letters(partial)) > 10
     assert visible_letters(full).startswith(visible_letters(partial))
     # The error banner comes after (below) the partial text.
@@ -251,15 +258,10 @@ def test_hostile_model_output_runs_nothing(
         lab.root,
         f"hostile-{split}.ipynb",
         [
-            "import nbstream.local\nfrom nbstream import StreamView\n"
-            "client = nbstream.local.client()\nview = StreamView()\nview",
-            f"hostile = {HOSTILE!r}\n"
-            "text = view.stream(client.chat.completions.create(\n"
-            "    model=nbstream.local.MODEL, stream=True,\n"
-            "    messages=[{'role': 'user', 'content': 'say something'}],\n"
-            f"    extra_body={{'nbstream': {{'text': hostile,\n"
-            f"                              'tokens_per_second': {tokens_per_second}}}}}))\n"
-            "assert text == hostile",
+            SETUP_CELL,
+            "text = view.stream("
+            + local_completion({"text": HOSTILE, "tokens_per_second": tokens_per_second})
+            + f")\nassert text == {HOSTILE!r}",
         ],
     )
     open_and_run_all(page, lab, name)
@@ -289,25 +291,20 @@ def test_second_view_and_view_created_mid_stream_show_the_full_text(
         lab.root,
         "views.ipynb",
         [
-            "import time\nimport nbstream.local\nfrom nbstream import StreamView\n"
-            "from IPython.display import display\n"
-            "client = nbstream.local.client()\nview = StreamView()\ndisplay(view)",
+            SETUP_CELL,
             "def late_view(stream):\n"
             "    for i, chunk in enumerate(stream):\n"
             "        if i == 60:\n"
             "            display(view)  # a second view of the same widget, mid-stream\n"
             "        yield chunk\n"
-            "text = view.stream(late_view(client.chat.completions.create(\n"
-            "    model=nbstream.local.MODEL, stream=True,\n"
-            "    messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
-            "    extra_body={'nbstream': {'tokens_per_second': 100}})))",
+            f"text = view.stream(late_view({local_completion({'tokens_per_second': 100})}))",
         ],
     )
     open_and_run_all(page, lab, name)
     wait_all_cells_done(page)
     views = page.locator(".nbstream-view")
     assert views.count() == 2
-    expected = visible_letters(answer([{"role": "user", "content": "What is nbstream?"}]))
+    expected = visible_letters(answer([{"role": "user", "content": QUESTION}]))
     for i in range(2):
         assert views.nth(i).get_attribute("data-streaming") == "false"
         assert visible_letters(views.nth(i).locator(".nbstream-body").inner_text()) == expected
@@ -323,13 +320,12 @@ def test_waiting_state_before_the_first_token(page: Any, lab_notebooks: JupyterS
         lab.root,
         "waiting.ipynb",
         [
-            "import nbstream.local\nfrom nbstream import StreamView\n"
-            "client = nbstream.local.client()\nview = StreamView()\nview",
-            "view.stream(client.chat.completions.create(\n"
-            "    model=nbstream.local.MODEL, stream=True,\n"
-            "    messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
-            "    extra_body={'nbstream': {'fault': 'slow_first_token', 'first_token_delay': 3,\n"
-            "                             'tokens_per_second': 0}}))",
+            SETUP_CELL,
+            "view.stream("
+            + local_completion(
+                {"fault": "slow_first_token", "first_token_delay": 3, "tokens_per_second": 0}
+            )
+            + ")",
         ],
     )
     open_and_run_all(page, lab, name)
@@ -404,14 +400,7 @@ def test_cursor_blinks_unless_the_user_prefers_reduced_motion(
     name = write_notebook(
         lab.root,
         f"motion-{motion}.ipynb",
-        [
-            "import nbstream.local\nfrom nbstream import StreamView\n"
-            "client = nbstream.local.client()\nview = StreamView()\nview",
-            "view.stream(client.chat.completions.create(\n"
-            "    model=nbstream.local.MODEL, stream=True,\n"
-            "    messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
-            "    extra_body={'nbstream': {'tokens_per_second': 40}}))",
-        ],
+        [SETUP_CELL, f"view.stream({local_completion({'tokens_per_second': 40})})"],
     )
     open_and_run_all(page, lab, name)
     cursor = page.locator(".nbstream-view .nbstream-cursor").first

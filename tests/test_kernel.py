@@ -107,13 +107,7 @@ def test_kernel_interrupt_mid_stream_keeps_text(kernel: Kernel) -> None:
         "    yield 'never'\n"
         "view = StreamView(); display(view)"
     )
-    msg_id = kernel.client.execute("view.stream(slow())")
-    import time
-
-    time.sleep(1.0)
-    kernel.manager.interrupt_kernel()
-    reply = kernel.client.get_shell_msg(timeout=30)
-    assert reply["parent_header"]["msg_id"] == msg_id
+    reply = kernel.interrupt_during("view.stream(slow())", after=1.0)
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt"
     out = kernel.check("print(repr(view.content), view.is_streaming, view.error)")
@@ -131,18 +125,13 @@ def test_interrupting_an_openai_stream_closes_the_http_stream(kernel: Kernel) ->
         "before = server.stats.snapshot().streams_disconnected\n"
         "view = StreamView(); display(view)"
     )
-    msg_id = kernel.client.execute(
+    reply = kernel.interrupt_during(
         "view.stream(client.chat.completions.create(\n"
         "    model=nbstream.local.MODEL, stream=True,\n"
         "    messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
-        "    extra_body={'nbstream': {'tokens_per_second': 20, 'first_token_delay': 0}}))"
+        "    extra_body={'nbstream': {'tokens_per_second': 20, 'first_token_delay': 0}}))",
+        after=1.5,
     )
-    import time
-
-    time.sleep(1.5)
-    kernel.manager.interrupt_kernel()
-    reply = kernel.client.get_shell_msg(timeout=30)
-    assert reply["parent_header"]["msg_id"] == msg_id
     assert reply["content"]["ename"] == "KeyboardInterrupt"
     out = kernel.check(
         "from nbstream.local import answer\n"
