@@ -178,13 +178,16 @@ class DeltaChannel:
             flusher.join(timeout=1.0)
         return text
 
-    def sync_message(self, *, content: str, is_streaming: bool, error: str | None) -> Message:
+    def sync_message(self, stored: Callable[[], tuple[str, bool, str | None]]) -> Message:
         """The reply to a browser's ``resync``: the full state, as of now.
 
+        ``stored`` gives the widget's stored ``(content, is_streaming, error)``; it is read
+        under this channel's lock, so the reply never mixes two moments of a stream's end.
         While a stream runs, the text is this channel's (including buffered text, which is
-        then no longer pending: the browser gets it here). Otherwise it is ``content``.
+        then no longer pending: the browser gets it here).
         """
         with self._cond:
+            content, is_streaming, error = stored()
             if self._active:
                 if self._coalescer.pending:
                     self._sent_units += utf16_len(self._coalescer.take())

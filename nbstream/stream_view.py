@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import threading
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import Any, TypeVar
 
@@ -93,6 +94,7 @@ class StreamView(anywidget.AnyWidget):
             )
         # Keys whose changes the delivery protocol has already carried to the browser.
         self._delivered_keys: frozenset[str] = frozenset()
+        self._running = threading.Lock()  # held from _begin to _end
         self._channel = DeltaChannel(self._send_custom, interval=1 / max_messages_per_second)
         super().__init__(content=content)
         self.on_msg(self._on_browser_msg)
@@ -155,7 +157,7 @@ class StreamView(anywidget.AnyWidget):
             raise
 
     def _begin(self) -> None:
-        if self._channel.active:
+        if not self._running.acquire(blocking=False):
             raise StreamInProgressError(
                 "this StreamView is already streaming; wait for it to finish or use another view"
             )
@@ -166,21 +168,27 @@ class StreamView(anywidget.AnyWidget):
             self.error = None
             self.is_streaming = True
             self._stream = stream
-        self.send_state(["content", "is_streaming", "error", "_stream"])
+        # The channel starts first: under kernel subshells a resync is answered on another
+        # thread at any moment, and must already see the new stream.
         self._channel.begin(stream)
+        self.send_state(["content", "is_streaming", "error", "_stream"])
 
     def _apply(self, event: Event) -> None:
         if isinstance(event, TextDelta):
             self._channel.push(event.text)
 
     def _end(self, error: str | None) -> None:
-        text = self._channel.end(error)
-        # The `end` message already set these in the browser; update the kernel's copy
-        # (observers fire) without sending the text a second time.
-        with self._delivered(("content", "is_streaming", "error")):
-            self.content = text
-            self.error = error
-            self.is_streaming = False
+        try:
+            # Store the final state before the channel lets go of the text, so a resync
+            # answered on another thread never sees an in-between state. The `end`
+            # message sets the same values in the browser, so they are not re-sent.
+            with self._delivered(("content", "is_streaming", "error")):
+                self.content = self._channel.text()
+                self.error = error
+                self.is_streaming = False
+            self._channel.end(error)
+        finally:
+            self._running.release()
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -188,14 +196,13 @@ class StreamView(anywidget.AnyWidget):
         self.send(message)
 
     def _on_browser_msg(self, _widget: object, content: Any, _buffers: object) -> None:
+        # With kernel subshells (ipykernel 7 + JupyterLab 4.4+) this runs on another
+        # thread while a stream is running.
         if isinstance(content, dict) and content.get("kind") == "resync":
-            self._send_custom(
-                self._channel.sync_message(
-                    content=self._stored_content(),
-                    is_streaming=self.is_streaming,
-                    error=self.error,
-                )
-            )
+            self._send_custom(self._channel.sync_message(self._stored_state))
+
+    def _stored_state(self) -> tuple[str, bool, str | None]:
+        return self._stored_content(), self.is_streaming, self.error
 
     def _stored_content(self) -> str:
         value: str = self._trait_values.get("content", "")

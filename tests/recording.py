@@ -8,6 +8,7 @@ tests can assert on the exact protocol traffic without a kernel.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import comm
@@ -20,6 +21,8 @@ class RecordingComm(BaseComm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.published: list[tuple[str, dict[str, Any]]] = []
+        # Called after each message is recorded: lets a test act at an exact moment.
+        self.on_publish: Callable[[str, dict[str, Any]], None] | None = None
         self._lock = threading.Lock()
         super().__init__(*args, **kwargs)
 
@@ -33,6 +36,8 @@ class RecordingComm(BaseComm):
     ) -> None:
         with self._lock:
             self.published.append((msg_type, dict(data or {})))
+        if self.on_publish is not None:
+            self.on_publish(msg_type, dict(data or {}))
 
     def custom_messages(self) -> list[dict[str, Any]]:
         """Custom (protocol) messages, in order."""
@@ -96,3 +101,68 @@ def rebuild_text(messages: list[dict[str, Any]]) -> str:
         if msg["kind"] == "end":
             assert msg["length"] * 2 == len(units)
     return units.decode("utf-16-le", "surrogatepass")
+
+
+class BrowserModel:
+    """The browser's side of the protocol (js/src/live-text.ts), to replay recorded traffic.
+
+    Tracks what a view would show; ``gaps`` counts the resyncs it would have asked for.
+    """
+
+    def __init__(self) -> None:
+        self.units = b""  # the text as UTF-16-LE, so offsets index it directly
+        self.stream = 0
+        self.is_streaming = False
+        self.error: str | None = None
+        self.awaiting_sync = False
+        self.gaps = 0
+        self.shown: list[str] = []  # the text after every message
+
+    @property
+    def text(self) -> str:
+        return self.units.decode("utf-16-le", "surrogatepass")
+
+    def replay(self, published: list[tuple[str, dict[str, Any]]]) -> BrowserModel:
+        for msg_type, data in published:
+            if msg_type != "comm_msg":
+                continue
+            if data.get("method") == "update":
+                self._update(data["state"])
+            elif data.get("method") == "custom":
+                self._custom(data["content"])
+            self.shown.append(self.text)
+        return self
+
+    def _update(self, state: dict[str, Any]) -> None:
+        for key in ("is_streaming", "error"):
+            if key in state:
+                setattr(self, key, state[key])
+        if "_stream" in state:
+            self.stream = state["_stream"]
+        if "content" in state or "_stream" in state:
+            self.units = state.get("content", self.text).encode("utf-16-le", "surrogatepass")
+            self.awaiting_sync = False
+
+    def _custom(self, msg: dict[str, Any]) -> None:
+        if msg["stream"] != self.stream:
+            return
+        if msg["kind"] == "sync":
+            self.units = msg["content"].encode("utf-16-le", "surrogatepass")
+            self.is_streaming, self.error = msg["is_streaming"], msg["error"]
+            self.awaiting_sync = False
+            return
+        if self.awaiting_sync:
+            return
+        held = len(self.units) // 2
+        data = msg["text"].encode("utf-16-le", "surrogatepass")
+        if msg["offset"] > held:
+            self.gaps += 1
+            self.awaiting_sync = True
+            return
+        self.units += data[(held - msg["offset"]) * 2 :]
+        if msg["kind"] == "end":
+            if len(self.units) // 2 != msg["length"]:
+                self.gaps += 1
+                self.awaiting_sync = True
+                return
+            self.is_streaming, self.error = False, msg["error"]

@@ -124,7 +124,7 @@ def test_resync_mid_stream_returns_everything_and_later_deltas_continue() -> Non
     channel.begin(3)
     channel.push("abc")
     channel.push("def")  # pending
-    reply = channel.sync_message(content="", is_streaming=True, error=None)
+    reply = channel.sync_message(lambda: ("", True, None))
     assert reply == {
         "kind": "sync",
         "stream": 3,
@@ -144,7 +144,7 @@ def test_resync_mid_stream_returns_everything_and_later_deltas_continue() -> Non
 
 def test_resync_when_idle_returns_the_stored_content() -> None:
     channel, _ = make_channel(FakeClock())
-    reply = channel.sync_message(content="stored", is_streaming=False, error="E: x")
+    reply = channel.sync_message(lambda: ("stored", False, "E: x"))
     assert reply["content"] == "stored"
     assert reply["is_streaming"] is False
     assert reply["error"] == "E: x"

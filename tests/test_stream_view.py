@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from nbstream import SourceError, StreamInProgressError, StreamView
-from tests.recording import Recorder, rebuild_text
+from tests.recording import BrowserModel, Recorder, rebuild_text
 
 MODES = ["sync", "async"]
 
@@ -265,3 +267,67 @@ def test_repr_is_cheap_and_deterministic(recorder: Recorder) -> None:
 def test_invalid_rate_is_rejected() -> None:
     with pytest.raises(ValueError, match="max_messages_per_second"):
         StreamView(max_messages_per_second=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_resyncs_answered_on_another_thread_never_corrupt_the_view(
+    recorder: Recorder, mode: str
+) -> None:
+    # Under kernel subshells, browser messages are handled on another thread while the
+    # stream runs; hammer that path across the whole stream, including its end.
+    view = StreamView(max_messages_per_second=500)
+    wire = recorder.comm_of(view)
+    tokens = [f"t{i} é🚀 " for i in range(3000)]
+    done = threading.Event()
+
+    def browser() -> None:
+        while not done.is_set():
+            wire.from_browser({"kind": "resync", "stream": 1})
+
+    hammer = threading.Thread(target=browser)
+    hammer.start()
+    try:
+        text = run(view, iter(tokens), mode)
+    finally:
+        done.set()
+        hammer.join()
+    wire.from_browser({"kind": "resync", "stream": 1})  # one after the end, too
+
+    expected = "".join(tokens)
+    assert text == expected
+    assert sum(m["kind"] == "sync" for m in wire.custom_messages()) > 10
+    seen = BrowserModel().replay(wire.published)
+    assert seen.gaps == 0
+    assert seen.text == expected
+    assert seen.is_streaming is False
+    assert seen.error is None
+    # What the view showed only ever grew towards the answer.
+    assert all(expected.startswith(shown) for shown in seen.shown)
+
+
+def test_a_resync_racing_the_end_of_a_stream_gets_the_final_text(recorder: Recorder) -> None:
+    view = StreamView()
+    wire = recorder.comm_of(view)
+    racers: list[threading.Thread] = []
+
+    def on_publish(msg_type: str, data: dict[str, Any]) -> None:
+        content = data.get("content") or {}
+        if content.get("kind") == "end" and not racers:
+            # The browser's resync arrives, on another thread, just as the stream ends.
+            racer = threading.Thread(
+                target=wire.from_browser, args=({"kind": "resync", "stream": 1},)
+            )
+            racers.append(racer)
+            racer.start()
+            time.sleep(0.2)  # let it read whatever state it reads at this moment
+
+    wire.on_publish = on_publish
+    view.stream(["final ", "text"])
+    racers[0].join()
+    syncs = [m for m in wire.custom_messages() if m["kind"] == "sync"]
+    assert syncs == [
+        {"kind": "sync", "stream": 1, "content": "final text", "is_streaming": False, "error": None}
+    ]
+    seen = BrowserModel().replay(wire.published)
+    assert seen.text == "final text"
+    assert seen.is_streaming is False
