@@ -1,3 +1,18 @@
-"""Shared fixtures. Fixture modules live beside this file and are registered here."""
+"""Shared fixtures and hooks. Fixture modules live beside this file and are registered here."""
+
+from collections.abc import Generator
+
+import pytest
 
 pytest_plugins = ["tests.recording"]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    # Keep each phase's report on the item, so fixtures can tell in teardown whether
+    # their test failed (and then leave diagnostics behind).
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

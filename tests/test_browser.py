@@ -100,7 +100,7 @@ def lab_notebooks(lab: JupyterServer) -> Iterator[JupyterServer]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Any, request: pytest.FixtureRequest, lab: JupyterServer) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     pg.add_init_script(RECORDER)
@@ -114,6 +114,13 @@ def page(browser: Any) -> Iterator[Any]:
 
     pg.on("dialog", on_dialog)
     yield pg
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.failed:
+        # Leave enough behind to explain a failure seen only in CI.
+        shot = lab.root.parent / f"failure-{request.node.name}.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        log = Path(lab.log.name).read_text(errors="replace").splitlines()[-40:]
+        print(f"screenshot: {shot}\npage errors: {errors}\nserver log tail:\n" + "\n".join(log))
     context.close()
     unexpected = [e for e in errors if not any(k in e for k in KNOWN_PAGE_ERRORS)]
     assert not unexpected, unexpected
