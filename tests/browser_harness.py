@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,13 @@ class JupyterServer:
         with contextlib.suppress(OSError):
             for kernel in self.kernels():
                 self.api(f"/api/kernels/{kernel['id']}", method="DELETE")
+        # Wait until they are gone: listing kernels mid-shutdown can fail (HTTP 500).
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if not self.kernels():
+                    return
+            time.sleep(0.2)
 
     def stop(self) -> None:
         self.shutdown_kernels()
