@@ -75,7 +75,7 @@ class StreamView(anywidget.AnyWidget):
     _css = _STATIC / "widget.css"
 
     content = _LiveText("").tag(sync=True)
-    is_streaming = traitlets.Bool(False, read_only=False).tag(sync=True)
+    is_streaming = traitlets.Bool(False).tag(sync=True)
     error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     # Id of the current stream: lets the browser drop messages of an earlier stream.
     _stream = traitlets.Int(0).tag(sync=True)
