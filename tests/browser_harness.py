@@ -148,9 +148,15 @@ class JupyterServer:
         """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(
-                k["execution_state"] == "idle" and k["connections"] >= 1 for k in self.kernels()
-            ):
+            try:
+                kernels = self.kernels()
+            except urllib.error.HTTPError as exc:
+                # jupyter_server answers 500 while a kernel is half-started
+                # (its `last_activity` is still None); that is transient.
+                if exc.code < 500:
+                    raise
+                kernels = []
+            if any(k["execution_state"] == "idle" and k["connections"] >= 1 for k in kernels):
                 return
             time.sleep(0.2)
         raise TimeoutError(f"no kernel connected within {timeout} s: {self.kernels()}")
