@@ -92,7 +92,11 @@ class DeltaChannel:
         interval: float = 1 / 30,
         clock: Clock = time.monotonic,
         background: bool = True,
+        lane: str | None = None,
     ) -> None:
+        # A widget with several streamed texts (Chat: answer and reasoning) runs one
+        # channel per text; `lane` tags each message with the text it belongs to.
+        self._tag: Message = {} if lane is None else {"lane": lane}
         self._send = send
         self._interval = interval
         self._clock = clock
@@ -166,6 +170,7 @@ class DeltaChannel:
             self._send(
                 {
                     "kind": "end",
+                    **self._tag,
                     "stream": self._stream,
                     "offset": offset,
                     "text": tail,
@@ -194,6 +199,7 @@ class DeltaChannel:
                 content = self._joined_locked()
             return {
                 "kind": "sync",
+                **self._tag,
                 "stream": self._stream,
                 "content": content,
                 "is_streaming": is_streaming and self._active,
@@ -210,7 +216,9 @@ class DeltaChannel:
         text = self._coalescer.take()
         offset = self._sent_units
         self._sent_units += utf16_len(text)
-        self._send({"kind": "delta", "stream": self._stream, "offset": offset, "text": text})
+        self._send(
+            {"kind": "delta", **self._tag, "stream": self._stream, "offset": offset, "text": text}
+        )
 
     def _flush_when_due(self) -> None:
         with self._cond:

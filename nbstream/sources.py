@@ -30,6 +30,8 @@ __all__ = [
     "Finish",
     "ReasoningDelta",
     "TextDelta",
+    "ThinkSplitter",
+    "ToolCallDelta",
     "Usage",
     "aiter_events",
     "check_async_source",
@@ -72,7 +74,22 @@ class Finish:
     type: Literal["finish"] = "finish"
 
 
-Event: TypeAlias = TextDelta | ReasoningDelta | Usage | Finish
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a tool call: the call at ``index`` gets these fields (or more arguments).
+
+    Providers send the id and name once, then the arguments in pieces; see
+    :class:`nbstream.chat.tools.ToolCallAssembler` for putting them together.
+    """
+
+    index: int
+    id: str | None
+    name: str | None
+    arguments: str
+    type: Literal["tool_call"] = "tool_call"
+
+
+Event: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | Usage | Finish
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _HIGH_SURROGATE_FIRST, _HIGH_SURROGATE_LAST = "\ud800", "\udbff"
@@ -166,6 +183,7 @@ class ChunkParser:
                 content = _field(delta, "content")
                 if isinstance(content, str) and (text := self._text.push(content)):
                     events.append(TextDelta(text))
+                events.extend(_tool_call_deltas(_field(delta, "tool_calls")))
             reason = _field(choice, "finish_reason")
             if isinstance(reason, str) and reason:
                 events.append(Finish(reason))
@@ -179,6 +197,105 @@ class ChunkParser:
                 )
             )
         return events
+
+
+def _tool_call_deltas(tool_calls: object) -> list[Event]:
+    if not isinstance(tool_calls, (list, tuple)):
+        return []
+    events: list[Event] = []
+    for position, call in enumerate(tool_calls):
+        index = _field(call, "index")
+        function = _field(call, "function")
+        name = _field(function, "name") if function is not None else None
+        arguments = _field(function, "arguments") if function is not None else None
+        call_id = _field(call, "id")
+        events.append(
+            ToolCallDelta(
+                # A whole (non-streamed) message's calls carry no index: use the position.
+                index=index if isinstance(index, int) else position,
+                id=call_id if isinstance(call_id, str) and call_id else None,
+                name=name if isinstance(name, str) and name else None,
+                arguments=arguments if isinstance(arguments, str) else "",
+            )
+        )
+    return events
+
+
+class ThinkSplitter:
+    """Move ``<think>…</think>`` at the start of an answer's text into reasoning events.
+
+    Some servers (llama.cpp, Qwen and DeepSeek-R1 deployments) stream reasoning inside the
+    content. Only a block that opens the answer counts: a model that writes about the tag
+    later on is quoting it. Tags may be split across deltas, so text that could still
+    turn out to be (part of) a tag is held back until it cannot.
+    """
+
+    OPEN, CLOSE = "<think>", "</think>"
+
+    def __init__(self) -> None:
+        self._state: Literal["start", "thinking", "after", "answer"] = "start"
+        self._held = ""
+
+    def feed(self, event: Event) -> list[Event]:
+        """Events to emit for ``event`` (text may become reasoning, or wait)."""
+        if self._state == "answer" or not isinstance(event, TextDelta):
+            return [event]
+        if self._state == "after":
+            # The blank line that separates reasoning from the answer is not the answer's.
+            text = event.text.lstrip()
+            if not text:
+                return []
+            self._state = "answer"
+            return [TextDelta(text)]
+        self._held += event.text
+        return self._split()
+
+    def flush(self) -> list[Event]:
+        """What is still held back when the source ends."""
+        held, self._held = self._held, ""
+        if not held:
+            return []
+        if self._state == "thinking":
+            return [ReasoningDelta(held)]
+        return [TextDelta(held)] if held.strip() else []
+
+    def _split(self) -> list[Event]:
+        events: list[Event] = []
+        if self._state == "start":
+            stripped = self._held.lstrip()
+            if self.OPEN.startswith(stripped):
+                return []  # could still be the opening tag (or only whitespace so far)
+            if not stripped.startswith(self.OPEN):
+                self._state = "answer"
+                held, self._held = self._held, ""
+                return [TextDelta(held)]
+            self._state = "thinking"
+            self._held = stripped[len(self.OPEN) :]
+        if self._state == "thinking":
+            end = self._held.find(self.CLOSE)
+            if end < 0:
+                # Emit all but a tail that could be the start of the closing tag.
+                keep = _partial_suffix(self._held, self.CLOSE)
+                ready = self._held[: len(self._held) - keep]
+                self._held = self._held[len(self._held) - keep :]
+                if ready:
+                    events.append(ReasoningDelta(ready))
+                return events
+            if reasoning := self._held[:end]:
+                events.append(ReasoningDelta(reasoning))
+            self._state = "after"
+            rest, self._held = self._held[end + len(self.CLOSE) :], ""
+            if rest:
+                events.extend(self.feed(TextDelta(rest)))
+        return events
+
+
+def _partial_suffix(text: str, tag: str) -> int:
+    """Length of the longest suffix of ``text`` that is a proper prefix of ``tag``."""
+    for size in range(min(len(tag) - 1, len(text)), 0, -1):
+        if text.endswith(tag[:size]):
+            return size
+    return 0
 
 
 def _is_whole_completion(source: object) -> bool:

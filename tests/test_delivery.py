@@ -191,3 +191,21 @@ def test_background_flusher_respects_the_window() -> None:
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.045, gaps
     assert rebuild_text([m for _, m in sent]) == "".join(f"{n}," for n in range(i))
+
+
+def test_a_lane_tags_every_message_so_two_texts_share_one_widget() -> None:
+    clock = FakeClock()
+    sent: list[Any] = []
+    channel = DeltaChannel(
+        sent.append, interval=0.1, clock=clock, background=False, lane="reasoning"
+    )
+    channel.begin(2)
+    channel.push("Think")
+    channel.push("ing")
+    sync = channel.sync_message(lambda: ("", True, None))
+    channel.push(" more")
+    channel.end(None)
+    assert [m["kind"] for m in sent] == ["delta", "end"]
+    assert all(m["lane"] == "reasoning" for m in [*sent, sync])
+    assert sync["content"] == "Thinking"
+    assert sent[-1]["offset"] == len("Thinking")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -16,6 +17,8 @@ from nbstream.sources import (
     Finish,
     ReasoningDelta,
     TextDelta,
+    ThinkSplitter,
+    ToolCallDelta,
     Usage,
     aiter_events,
     check_async_source,
@@ -198,3 +201,85 @@ def test_sync_iterables_are_accepted_by_the_async_twin() -> None:
         yield "x"
 
     assert collect(gen(), "async") == [TextDelta("x")]
+
+
+THINKING = "  <think>Let me think </thi about it.\n</think>\n\nThe answer </think> <think> is 42."
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_think_block_at_the_start_becomes_reasoning_at_any_split(seed: int) -> None:
+    rng = random.Random(seed)
+    text = THINKING
+    cuts = sorted(rng.sample(range(1, len(text)), rng.randint(1, len(text) - 1)))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    splitter = ThinkSplitter()
+    events = [e for piece in pieces for e in splitter.feed(TextDelta(piece))]
+    events += splitter.flush()
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == (
+        "Let me think </thi about it.\n"
+    )
+    # The quoted tags later on are the answer's, and the separating blank line is not.
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == (
+        "The answer </think> <think> is 42."
+    )
+
+
+def test_think_splitter_one_character_at_a_time() -> None:
+    splitter = ThinkSplitter()
+    events = [e for ch in "<think>why</think>\n\nso" for e in splitter.feed(TextDelta(ch))]
+    events += splitter.flush()
+    kinds = {type(e).__name__ for e in events}
+    assert kinds == {"ReasoningDelta", "TextDelta"}
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == "why"
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "so"
+
+
+@pytest.mark.parametrize(
+    ("pieces", "answer"),
+    [
+        (["Plain ", "answer <think>"], "Plain answer <think>"),
+        (["  ", "\n", "<thin", "g>"], "  \n<thing>"),
+        (["<", "b>bold</b>"], "<b>bold</b>"),
+    ],
+)
+def test_text_that_does_not_open_with_think_stays_text(pieces: list[str], answer: str) -> None:
+    splitter = ThinkSplitter()
+    events = [e for p in pieces for e in splitter.feed(TextDelta(p))] + splitter.flush()
+    assert all(isinstance(e, TextDelta) for e in events)
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == answer
+
+
+def test_unclosed_think_is_all_reasoning() -> None:
+    splitter = ThinkSplitter()
+    events = splitter.feed(TextDelta("<think>still going </thi")) + splitter.flush()
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == ("still going </thi")
+    assert not [e for e in events if isinstance(e, TextDelta)]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_tool_call_deltas_are_events(mode: str) -> None:
+    source = [
+        chunk(
+            None,
+            tool_calls=[
+                {
+                    "index": 0,
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": ""},
+                }
+            ],
+        ),
+        chunk(None, tool_calls=[{"index": 0, "function": {"arguments": '{"city": '}}]),
+        chunk(None, tool_calls=[{"index": 0, "function": {"arguments": '"Oslo"}'}}]),
+        chunk(None, finish="tool_calls"),
+    ]
+    events = collect(source if mode == "sync" else as_async(source), mode)
+    calls = [e for e in events if isinstance(e, ToolCallDelta)]
+    assert [(c.index, c.id, c.name) for c in calls] == [
+        (0, "call_a", "get_weather"),
+        (0, None, None),
+        (0, None, None),
+    ]
+    assert "".join(c.arguments for c in calls) == '{"city": "Oslo"}'
+    assert events[-1] == Finish("tool_calls")
