@@ -7,7 +7,6 @@ import threading
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import Any, TypeVar
 
-import anywidget
 import traitlets
 
 from nbstream.delivery import DeltaChannel, Message
@@ -21,6 +20,7 @@ from nbstream.sources import (
     iter_events,
 )
 from nbstream.upstream import aclose_quietly, api_keys_of, close_quietly
+from nbstream.widget_sync import LiveText, ProtocolWidget
 
 __all__ = ["StreamView"]
 
@@ -28,22 +28,7 @@ _STATIC = pathlib.Path(__file__).parent / "static"
 _S = TypeVar("_S")
 
 
-class _LiveText(traitlets.Unicode):  # type: ignore[type-arg]
-    """A ``Unicode`` trait that, mid-stream, reads as the text streamed so far.
-
-    Storing every token in the trait would notify (and sync) per token; instead the
-    delivery channel holds the text and this trait reads through to it while a stream
-    runs, so ``view.content`` and a state request from a new browser view are never stale.
-    """
-
-    def get(self, obj: traitlets.HasTraits, cls: type[Any] | None = None) -> Any:
-        channel = obj.__dict__.get("_channel")
-        if channel is not None and channel.active:
-            return channel.text()
-        return super().get(obj, cls)
-
-
-class StreamView(anywidget.AnyWidget):
+class StreamView(ProtocolWidget):
     """Live, sanitized markdown for a streamed LLM answer, with a cursor while it streams.
 
     Display it, then stream into it from a sync or async source::
@@ -74,7 +59,7 @@ class StreamView(anywidget.AnyWidget):
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"
 
-    content = _LiveText("").tag(sync=True)
+    content = LiveText("", channel="_channel").tag(sync=True)
     is_streaming = traitlets.Bool(False).tag(sync=True)
     error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     # Id of the current stream: lets the browser drop messages of an earlier stream.
@@ -92,8 +77,6 @@ class StreamView(anywidget.AnyWidget):
             raise ValueError(
                 f"max_messages_per_second must be > 0, got {max_messages_per_second!r}"
             )
-        # Keys whose changes the delivery protocol has already carried to the browser.
-        self._delivered_keys: frozenset[str] = frozenset()
         self._running = threading.Lock()  # held from _begin to _end
         self._channel = DeltaChannel(self._send_custom, interval=1 / max_messages_per_second)
         super().__init__(content=content)
@@ -205,32 +188,5 @@ class StreamView(anywidget.AnyWidget):
         return self._stored_content(), self.is_streaming, self.error
 
     def _stored_content(self) -> str:
-        value: str = self._trait_values.get("content", "")
+        value: str = self._stored("content")
         return value
-
-    def _delivered(self, keys: Iterable[str]) -> _DeliveredKeys:
-        return _DeliveredKeys(self, frozenset(keys))
-
-    def _should_send_property(self, key: str, value: Any) -> bool:
-        if key in self._delivered_keys:
-            return False
-        # While streaming, the protocol carries the text; never sync it whole per change.
-        if key == "content" and self._channel.active:
-            return False
-        result: bool = super()._should_send_property(key, value)
-        return result
-
-
-class _DeliveredKeys:
-    """Context in which changes to ``keys`` are not synced (the protocol carried them)."""
-
-    def __init__(self, view: StreamView, keys: frozenset[str]) -> None:
-        self._view = view
-        self._keys = keys
-
-    def __enter__(self) -> None:
-        self._previous = self._view._delivered_keys
-        self._view._delivered_keys = self._previous | self._keys
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._view._delivered_keys = self._previous
