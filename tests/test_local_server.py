@@ -6,6 +6,7 @@ is parametrised over both and gives them one async-shaped interface.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -26,6 +27,7 @@ import openai
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 import nbstream.local
@@ -35,13 +37,14 @@ from nbstream.local import (
     LocalServer,
     ServerError,
     answer,
+    default_reasoning,
     long_answer,
     tokenize,
     wire,
 )
 from nbstream.local.faults import INJECTED_CODE, SLOW_FIRST_TOKEN_DELAY
 from nbstream.local.knowledge import DEFAULT, TOPICS
-from nbstream.local.model import choose_topic, prompt_tokens
+from nbstream.local.model import Token, choose_topic, prompt_tokens
 from nbstream.local.options import ChatRequest, LocalOptions, make_plan
 
 pytestmark = pytest.mark.timeout(60)
@@ -88,6 +91,36 @@ class Outcome:
             for c in self.chunks
             if c.choices and c.choices[0].delta.content
         ]
+
+    @property
+    def deltas(self) -> list[dict[str, Any]]:
+        """Every choice delta as sent, without the fields the SDK fills with None."""
+        return [c.choices[0].delta.model_dump(exclude_none=True) for c in self.chunks if c.choices]
+
+    def reasoning(self, name: str) -> str:
+        """The reasoning streamed in delta field ``name`` (not an SDK field: an extra)."""
+        return "".join(delta.get(name, "") for delta in self.deltas)
+
+    @property
+    def finish_reason(self) -> str | None:
+        return next((c.choices[0].finish_reason for c in reversed(self.chunks) if c.choices), None)
+
+    def tool_calls(self) -> dict[int, dict[str, str]]:
+        """The streamed tool calls put back together by index: id, type, name, arguments."""
+        calls: dict[int, dict[str, str]] = {}
+        for chunk in self.chunks:
+            for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+                whole = calls.setdefault(call.index, {"arguments": ""})
+                if call.id is not None:
+                    assert "id" not in whole, "only a call's first delta carries its id"
+                    whole["id"] = call.id
+                if call.type is not None:
+                    whole["type"] = call.type
+                if call.function is not None:
+                    if call.function.name is not None:
+                        whole["name"] = call.function.name
+                    whole["arguments"] += call.function.arguments or ""
+        return calls
 
     def see(self, chunk: ChatCompletionChunk) -> None:
         self.chunks.append(chunk)
@@ -301,11 +334,68 @@ def test_wire_shapes_validate_as_openai_types() -> None:
         completion_id="c",
         created=1,
         model=MODEL,
-        content="hi",
+        message=wire.message([Token("h"), Token("i")], reasoning_field=None),
         finish_reason="stop",
         usage=wire.usage(1, 1),
     )
     assert ChatCompletion.model_validate(whole).choices[0].message.content == "hi"
+
+
+def test_wire_tool_call_shapes_validate_as_openai_types() -> None:
+    tokens = [
+        Token("think", "reasoning"),
+        Token("get_weather", "tool_call", call=0, call_id="call_1"),
+        Token('{"city"', "arguments", call=0),
+        Token(': "Paris"}', "arguments", call=0),
+    ]
+    deltas = [wire.delta(token, reasoning_field="reasoning_content") for token in tokens]
+    assert deltas[0] == {"reasoning_content": "think"}
+    head = ChatCompletionChunk.model_validate(
+        wire.chunk(completion_id="c", created=1, model=MODEL, delta=deltas[1])
+    )
+    assert head.choices[0].delta.tool_calls is not None
+    call = head.choices[0].delta.tool_calls[0]
+    assert (call.index, call.id, call.type) == (0, "call_1", "function")
+    assert call.function is not None
+    assert (call.function.name, call.function.arguments) == ("get_weather", "")
+    assert deltas[2] == {"tool_calls": [{"index": 0, "function": {"arguments": '{"city"'}}]}
+    message = wire.message(tokens, reasoning_field="reasoning", null_content=True)
+    whole = ChatCompletion.model_validate(
+        wire.completion(
+            completion_id="c",
+            created=1,
+            model=MODEL,
+            message=message,
+            finish_reason="tool_calls",
+            usage=wire.usage(1, 4, reasoning_tokens=1),
+        )
+    )
+    reply = whole.choices[0].message
+    assert reply.content is None
+    assert (reply.model_extra or {})["reasoning"] == "think"
+    assert reply.tool_calls is not None
+    assert reply.tool_calls[0].model_dump() == {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    }
+    assert whole.usage is not None
+    assert whole.usage.completion_tokens_details is not None
+    assert whole.usage.completion_tokens_details.reasoning_tokens == 1
+
+
+def test_default_reasoning_is_stable_and_about_the_question() -> None:
+    reasoning = default_reasoning(QUESTION)
+    assert reasoning == default_reasoning([dict(m) for m in QUESTION])
+    assert "What is nbstream?" in reasoning
+    assert reasoning.count(". ") >= 2, "a few sentences"
+    other = default_reasoning([{"role": "user", "content": "Tell me about async"}])
+    assert other != reasoning
+    assert "Async streaming" in other, "it names the topic the answer picks"
+    long = default_reasoning([{"role": "user", "content": "why " * 100}])
+    assert "why why" in long
+    assert len(long) < len(reasoning) + 100, "a long question is cut"
+    assert default_reasoning([{"role": "system", "content": "no user"}])
 
 
 # -- streaming over HTTP, sync and async --------------------------------------------------
@@ -386,6 +476,222 @@ async def test_answer_tokens_option_streams_a_long_answer(api: Api) -> None:
     assert outcome.text == long_answer(800)
     assert outcome.chunks[-1].usage is not None
     assert outcome.chunks[-1].usage.completion_tokens == 800
+
+
+# -- reasoning, tool calls and finish reasons ----------------------------------------------
+
+REASONING = "Let me think — **two** steps: read, then answer. Déjà vu 🚀"
+TOOL_CALLS: list[dict[str, Any]] = [
+    {"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius", "days": [1, 2]}},
+    {"name": "search_docs", "arguments": '{"query": "stream"}'},
+]
+
+
+@pytest.mark.parametrize("fmt", [None, "reasoning_content", "reasoning"])
+async def test_reasoning_streams_before_the_answer_in_its_field(api: Api, fmt: str | None) -> None:
+    options = local(reasoning=True) if fmt is None else local(reasoning=True, reasoning_format=fmt)
+    field_name = fmt or "reasoning_content"
+    other = "reasoning" if field_name == "reasoning_content" else "reasoning_content"
+    outcome = await api.stream(**options)
+    assert outcome.error is None
+    expected = default_reasoning(QUESTION)
+    assert outcome.reasoning(field_name) == expected
+    assert outcome.reasoning(other) == ""
+    assert outcome.text == answer(QUESTION)
+    # One token per chunk, every reasoning token before the first answer token.
+    kinds = [next(iter(d)) for d in outcome.deltas[1:-1]]
+    assert kinds == [field_name] * len(tokenize(expected)) + ["content"] * len(outcome.contents)
+    completion = await api.create(**options)
+    message = completion.choices[0].message
+    assert (message.model_extra or {}).get(field_name) == expected
+    assert other not in (message.model_extra or {})
+    assert message.content == answer(QUESTION)
+
+
+async def test_think_format_streams_reasoning_inside_the_content(api: Api) -> None:
+    outcome = await api.stream(**local(reasoning=True, reasoning_format="think"))
+    assert outcome.error is None
+    text = outcome.text
+    assert text.startswith("<think>")
+    thought, after = text.removeprefix("<think>").split("</think>", 1)
+    assert thought == default_reasoning(QUESTION)
+    assert after == "\n\n" + answer(QUESTION)
+    # The tags are split across chunks, as a real tokenizer splits them.
+    assert not {"<think>", "</think>"} & set(outcome.contents)
+    assert "".join(outcome.contents[:3]) == "<think>"
+    assert outcome.reasoning("reasoning_content") == outcome.reasoning("reasoning") == ""
+    completion = await api.create(**local(reasoning=True, reasoning_format="think"))
+    assert completion.choices[0].message.content == text
+    assert "reasoning_content" not in (completion.choices[0].message.model_extra or {})
+
+
+@pytest.mark.parametrize("fmt", ["reasoning_content", "reasoning", "think"])
+async def test_reasoning_tokens_count_in_usage(api: Api, fmt: str) -> None:
+    options = local(reasoning=REASONING, reasoning_format=fmt, text="Short answer.")
+    outcome = await api.stream(stream_options={"include_usage": True}, **options)
+    usage = outcome.chunks[-1].usage
+    assert usage is not None
+    if fmt == "think":
+        assert outcome.text == f"<think>{REASONING}</think>\n\nShort answer."
+        reasoning = tokenize(f"<think>{REASONING}</think>\n\n")
+    else:
+        assert outcome.reasoning(fmt) == REASONING
+        assert outcome.text == "Short answer."
+        reasoning = tokenize(REASONING)
+    assert usage.completion_tokens == len(reasoning) + len(tokenize("Short answer.")) > 10
+    assert usage.completion_tokens_details is not None
+    assert usage.completion_tokens_details.reasoning_tokens == len(reasoning)
+    completion = await api.create(**options)
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens == usage.completion_tokens
+
+
+async def test_faults_and_max_tokens_count_reasoning_tokens_too(api: Api) -> None:
+    reasoning = tokenize(REASONING)
+    failed = await api.stream(**local(reasoning=REASONING, fault="error", fault_after=3))
+    assert type(failed.error) is openai.APIError
+    assert failed.reasoning("reasoning_content") == "".join(reasoning[:3])
+    assert failed.text == ""
+    cut = await api.stream(max_tokens=len(reasoning) + 2, **local(reasoning=REASONING))
+    assert cut.reasoning("reasoning_content") == REASONING
+    assert cut.text == "".join(tokenize(answer(QUESTION))[:2])
+    assert cut.finish_reason == "length"
+
+
+async def test_pacing_counts_reasoning_tokens(api: Api) -> None:
+    reasoning = " ".join(["think"] * 40)  # 40 tokens at 100/s before the first answer token
+    outcome = await api.stream(
+        **local(reasoning=reasoning, text="Done.", tokens_per_second=100, first_token_delay=0)
+    )
+    assert outcome.first_content_at is not None
+    assert outcome.first_content_at - outcome.started >= 0.35
+    assert outcome.text == "Done."
+
+
+async def test_tool_calls_stream_in_openai_shape(api: Api) -> None:
+    outcome = await api.stream(
+        stream_options={"include_usage": True}, **local(tool_calls=TOOL_CALLS)
+    )
+    assert outcome.error is None
+    assert outcome.text == ""
+    assert outcome.deltas[0] == {"role": "assistant"}, "content is null, as OpenAI sends it"
+    calls = outcome.tool_calls()
+    assert sorted(calls) == [0, 1]
+    assert [calls[i]["id"] for i in (0, 1)] == ["call_1", "call_2"]
+    assert {calls[i]["type"] for i in (0, 1)} == {"function"}
+    assert [calls[i]["name"] for i in (0, 1)] == ["get_weather", "search_docs"]
+    assert json.loads(calls[0]["arguments"]) == TOOL_CALLS[0]["arguments"]
+    assert calls[1]["arguments"] == TOOL_CALLS[1]["arguments"]
+    # Each call: one delta with id, type and name (empty arguments), then argument pieces.
+    pieces = [d["tool_calls"][0] for d in outcome.deltas if "tool_calls" in d]
+    heads = [i for i, piece in enumerate(pieces) if "id" in piece]
+    assert [pieces[i]["function"]["arguments"] for i in heads] == ["", ""]
+    first_call = pieces[heads[0] + 1 : heads[1]]
+    assert len(first_call) > 3, "the arguments arrive in pieces"
+    assert all(set(piece) == {"index", "function"} for piece in first_call)
+    assert all(0 < len(piece["function"]["arguments"]) <= 6 for piece in first_call)
+    assert outcome.finish_reason == "tool_calls"
+    usage = outcome.chunks[-1].usage
+    assert usage is not None
+    assert usage.completion_tokens == len(pieces)
+    assert usage.completion_tokens_details is None, "no reasoning was asked for"
+
+    # The SDK's own accumulator agrees, and so does the reply without streaming.
+    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
+    for chunk in outcome.chunks:
+        state.handle_chunk(chunk)
+    accumulated = state.get_final_completion().choices[0].message.tool_calls or []
+    completion = await api.create(**local(tool_calls=TOOL_CALLS))
+    assert completion.choices[0].finish_reason == "tool_calls"
+    message = completion.choices[0].message
+    assert message.content is None
+    streamed = [(calls[i]["id"], calls[i]["name"], calls[i]["arguments"]) for i in (0, 1)]
+    assert _summary(message.tool_calls) == streamed
+    assert _summary(accumulated) == streamed
+
+
+def _summary(tool_calls: list[Any] | None) -> list[tuple[str, str, str]]:
+    """(id, name, arguments) of whole tool calls as the SDK parsed them."""
+    dumped = [call.model_dump() for call in tool_calls or []]
+    assert {call["type"] for call in dumped} == {"function"}
+    return [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in dumped]
+
+
+async def test_tool_calls_follow_text_and_reasoning_when_asked(api: Api) -> None:
+    options = local(reasoning=True, text="Let me check.", tool_calls=TOOL_CALLS[:1])
+    outcome = await api.stream(**options)
+    kinds = [next(iter(d)) for d in outcome.deltas[1:-1]]
+    first_content, first_call = kinds.index("content"), kinds.index("tool_calls")
+    assert set(kinds[:first_content]) == {"reasoning_content"}
+    assert set(kinds[first_content:first_call]) == {"content"}
+    assert set(kinds[first_call:]) == {"tool_calls"}
+    assert outcome.text == "Let me check."
+    assert outcome.reasoning("reasoning_content") == default_reasoning(QUESTION)
+    assert outcome.tool_calls()[0]["name"] == "get_weather"
+    assert outcome.finish_reason == "tool_calls"
+    completion = await api.create(**options)
+    assert completion.choices[0].message.content == "Let me check."
+    assert completion.choices[0].finish_reason == "tool_calls"
+
+
+async def test_tool_call_ids_are_new_in_each_turn(api: Api) -> None:
+    earlier: list[ChatCompletionMessageParam] = [
+        *QUESTION,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": "{}"},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "Sunny"},
+    ]
+    again = await api.stream(messages=earlier, **local(tool_calls=TOOL_CALLS))
+    assert [call["id"] for call in again.tool_calls().values()] == ["call_2", "call_3"]
+    first = await api.stream(**local(tool_calls=TOOL_CALLS))
+    assert [call["id"] for call in first.tool_calls().values()] == ["call_1", "call_2"]
+
+
+@pytest.mark.parametrize("tools", [False, True], ids=["text", "tools"])
+@pytest.mark.parametrize("reason", ["stop", "length", "content_filter"])
+async def test_finish_reason_override(api: Api, reason: str, tools: bool) -> None:
+    options = local(finish_reason=reason, **({"tool_calls": TOOL_CALLS} if tools else {}))
+    outcome = await api.stream(**options)
+    assert outcome.error is None
+    assert outcome.finish_reason == reason
+    assert [c.choices[0].finish_reason for c in outcome.chunks[:-1]] == [None] * (
+        len(outcome.chunks) - 1
+    )
+    # Only the finish reason changes: the reply is whole.
+    if tools:
+        assert len(outcome.tool_calls()) == len(TOOL_CALLS)
+    else:
+        assert outcome.text == answer(QUESTION)
+    completion = await api.create(**options)
+    assert completion.choices[0].finish_reason == reason
+
+
+async def test_finish_reason_override_wins_over_max_tokens(api: Api) -> None:
+    outcome = await api.stream(max_tokens=3, **local(finish_reason="content_filter"))
+    assert outcome.contents == tokenize(answer(QUESTION))[:3]
+    assert outcome.finish_reason == "content_filter"
+
+
+async def test_stats_count_reasoning_and_tool_call_tokens(
+    fresh_api: Api, fresh_server: LocalServer
+) -> None:
+    outcome = await fresh_api.stream(
+        stream_options={"include_usage": True},
+        **local(reasoning=REASONING, tool_calls=TOOL_CALLS),
+    )
+    usage = outcome.chunks[-1].usage
+    assert usage is not None
+    assert fresh_server.stats.tokens_sent == usage.completion_tokens == len(outcome.deltas) - 2
+    assert fresh_server.stats.streams_completed == 1
 
 
 # -- faults -----------------------------------------------------------------------------
@@ -508,6 +814,29 @@ async def test_stats_count_requests_tokens_and_faults(
         ({"answer_tokens": 0}, "answer_tokens"),
         ({"text": 42}, "nbstream.text"),
         ({"text": "x", "answer_tokens": 3}, "not both"),
+        ({"reasoning": 42}, "'nbstream.reasoning'"),
+        ({"reasoning": ""}, "'nbstream.reasoning'"),
+        ({"reasoning": False}, "'nbstream.reasoning'"),
+        ({"reasoning": True, "reasoning_format": "xml"}, "'nbstream.reasoning_format'"),
+        ({"reasoning": "x", "reasoning_format": True}, "'nbstream.reasoning_format'"),
+        ({"reasoning_format": "think"}, "'nbstream.reasoning_format' needs"),
+        ({"tool_calls": []}, "'nbstream.tool_calls'"),
+        ({"tool_calls": {"name": "f"}}, "'nbstream.tool_calls'"),
+        ({"tool_calls": ["f"]}, "'nbstream.tool_calls[0]'"),
+        ({"tool_calls": [{"arguments": {}}]}, "'nbstream.tool_calls[0].name'"),
+        ({"tool_calls": [{"name": ""}]}, "'nbstream.tool_calls[0].name'"),
+        ({"tool_calls": [{"name": 7}]}, "'nbstream.tool_calls[0].name'"),
+        ({"tool_calls": [{"name": "get weather"}]}, "'nbstream.tool_calls[0].name'"),
+        ({"tool_calls": [{"name": "1st"}]}, "'nbstream.tool_calls[0].name'"),
+        ({"tool_calls": [{"name": "f", "arguments": [1]}]}, "'nbstream.tool_calls[0].arguments'"),
+        (
+            {"tool_calls": [{"name": "f"}, {"name": "g", "arguments": None}]},
+            "'nbstream.tool_calls[1].arguments'",
+        ),
+        ({"tool_calls": [{"name": "f", "args": {}}]}, "Unknown key 'args'"),
+        ({"finish_reason": "tool_calls"}, "'nbstream.finish_reason'"),
+        ({"finish_reason": "STOP"}, "'nbstream.finish_reason'"),
+        ({"finish_reason": 1}, "'nbstream.finish_reason'"),
     ],
 )
 async def test_bad_options_are_refused_with_400(
@@ -516,6 +845,8 @@ async def test_bad_options_are_refused_with_400(
     with pytest.raises(openai.BadRequestError) as caught:
         await api.create(extra_body={"nbstream": options})
     assert mentions in caught.value.message
+    assert caught.value.param is not None
+    assert caught.value.param.startswith("nbstream")
 
 
 def test_bad_requests_get_openai_shaped_errors(server: LocalServer) -> None:

@@ -13,8 +13,21 @@
 
 The shared server starts on first use (importing this module starts nothing), listens on
 a free port of 127.0.0.1 in a background thread, and answers in rich markdown, the same
-text for the same question. Per-request options and faults go in
-``extra_body={"nbstream": {...}}``; see :mod:`nbstream.local.faults`.
+text for the same question. Per-request options go in ``extra_body={"nbstream": {...}}``:
+faults (see :mod:`nbstream.local.faults`), pacing, the answer's text, ``reasoning``
+streamed before it (in ``reasoning_content``, ``reasoning`` or ``<think>`` content),
+``tool_calls`` and a forced ``finish_reason``; see
+:class:`nbstream.local.options.LocalOptions`::
+
+    client.chat.completions.create(
+        model=nbstream.local.MODEL,
+        messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+        stream=True,
+        extra_body={"nbstream": {
+            "reasoning": True,
+            "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}],
+        }},
+    )
 """
 
 from __future__ import annotations
@@ -25,7 +38,7 @@ from typing import Any
 
 import openai
 
-from nbstream.local.model import MODEL, answer, long_answer, tokenize
+from nbstream.local.model import MODEL, answer, default_reasoning, long_answer, tokenize
 from nbstream.local.server import LocalServer, ServerError
 from nbstream.local.stats import ServerStats, StatsSnapshot
 
@@ -40,6 +53,7 @@ __all__ = [
     "async_client",
     "base_url",
     "client",
+    "default_reasoning",
     "long_answer",
     "server",
     "tokenize",

@@ -13,6 +13,9 @@ A client asks for one per request with ``extra_body={"nbstream": {"fault": ...}}
 
 Without streaming, ``"error"`` becomes an HTTP 500 carrying the same error, ``"drop"``
 closes the connection before any response and ``"slow_first_token"`` delays the reply.
+
+``fault_after`` counts every streamed token: reasoning and tool call pieces as well as
+answer text, so a fault can strike while the model is still reasoning.
 """
 
 from __future__ import annotations

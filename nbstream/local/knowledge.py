@@ -322,6 +322,7 @@ _LOCAL = Topic(
         "Started on demand in a background thread, on a free port.",
         "Realistic pacing: tokens per second and a first-token delay.",
         "Per-request faults: error event, HTTP 429/500, dropped connection, slow start.",
+        "Per-request reasoning (three wire formats), streamed tool calls and finish reasons.",
         "`nbstream serve` runs it standalone and prints its base URL.",
     ),
     table=(

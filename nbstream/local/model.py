@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from nbstream.local.knowledge import DEFAULT, TOPICS, Topic
 
@@ -18,8 +19,11 @@ MODEL = "nbstream-local"
 
 __all__ = [
     "MODEL",
+    "Token",
+    "TokenKind",
     "answer",
     "choose_topic",
+    "default_reasoning",
     "long_answer",
     "message_text",
     "prompt_tokens",
@@ -94,17 +98,69 @@ def _mentions(text: str, keyword: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(keyword)}(?!\w)", text) is not None
 
 
+def _last_question(messages: Sequence[Mapping[str, Any]]) -> str:
+    return next(
+        (message_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"),
+        "",
+    )
+
+
 def answer(messages: Sequence[Mapping[str, Any]]) -> str:
     """The model's answer to a conversation: markdown chosen by the last user message.
 
     Every answer has a heading, a list, a GFM table and a fenced ``python`` block, and
     some non-ASCII text. The same messages always give the same answer.
     """
-    question = next(
-        (message_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"),
-        "",
-    )
-    return choose_topic(question).to_markdown()
+    return choose_topic(_last_question(messages)).to_markdown()
+
+
+_QUOTE_UP_TO = 80  # characters of the question quoted in the reasoning
+
+
+def default_reasoning(messages: Sequence[Mapping[str, Any]]) -> str:
+    """What the model thinks before it answers, when a request asks for ``"reasoning": true``.
+
+    A few plain sentences about the last user message: it quotes the question (cut to
+    80 characters) and names the topic :func:`answer` will pick. Never empty, and the
+    same messages always give the same reasoning.
+    """
+    asked = _last_question(messages)
+    topic = choose_topic(asked)  # the same topic as the answer's
+    question = " ".join(asked.split())
+    if len(question) > _QUOTE_UP_TO:
+        question = question[: _QUOTE_UP_TO - 1].rstrip() + "…"
+    sentences = [
+        f"The user asks: “{question}”." if question else "The user sent no question I can read.",
+        (
+            "It matches none of the topics I know, so I will say what I can answer instead."
+            if topic is DEFAULT
+            else f"My notes on “{topic.title}” cover it, so I will answer from them."
+        ),
+        "A heading, a few points, a table and a short Python example should make it clear.",
+        "Keep it short, and in markdown.",
+    ]
+    return " ".join(sentences)
+
+
+TokenKind = Literal["reasoning", "content", "tool_call", "arguments"]
+"""What a :class:`Token` is part of."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """One completion token of a reply: one streamed delta, one count in ``usage``.
+
+    ``kind`` says where it goes: ``"reasoning"`` (before the answer), ``"content"``
+    (the answer text), ``"tool_call"`` (the start of a tool call; ``text`` is the
+    function's name) or ``"arguments"`` (a piece of a tool call's arguments).
+    """
+
+    text: str
+    kind: TokenKind = "content"
+    call: int = 0
+    """Which tool call (0, 1, ...) a ``"tool_call"`` or ``"arguments"`` token belongs to."""
+    call_id: str = ""
+    """The tool call's id, on its ``"tool_call"`` token only."""
 
 
 _LONG_TITLE = "# nbstream — the long answer\n\n"

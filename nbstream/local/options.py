@@ -2,15 +2,24 @@
 
 Everything a client can get wrong is caught here and reported as :class:`RequestError`
 (HTTP 400) with a message that names the offending field, before any byte is streamed.
+
+A reply is one sequence of :class:`~nbstream.local.model.Token`: the reasoning (if
+asked for), then the answer text, then the tool calls (if asked for). Every token is
+one streamed delta and one count in ``usage.completion_tokens``, whatever its kind, so
+pacing (``tokens_per_second``, ``first_token_delay``), faults (``fault_after``) and
+``max_tokens`` all count through the reasoning, the answer and the tool calls together,
+as they would on a real reasoning model: a fault may strike while the model is still
+thinking.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args
 
 from nbstream.local.faults import (
     FAULTS,
@@ -19,15 +28,28 @@ from nbstream.local.faults import (
     Fault,
     default_fault_after,
 )
-from nbstream.local.model import MODEL, answer, long_answer, prompt_tokens, tokenize
+from nbstream.local.model import (
+    MODEL,
+    Token,
+    answer,
+    default_reasoning,
+    long_answer,
+    prompt_tokens,
+    tokenize,
+)
 
 __all__ = [
+    "FINISH_REASONS",
     "MAX_ANSWER_TOKENS",
     "MAX_DELAY",
+    "REASONING_FORMATS",
     "ChatRequest",
+    "FinishReason",
     "LocalOptions",
     "Plan",
+    "ReasoningFormat",
     "RequestError",
+    "ToolCall",
     "make_plan",
     "parse_options",
     "parse_request",
@@ -38,6 +60,19 @@ MAX_ANSWER_TOKENS = 1_000_000
 
 MAX_DELAY = 300.0
 """The longest ``first_token_delay`` accepted, in seconds: a typo must not hang a test."""
+
+ReasoningFormat = Literal["reasoning_content", "reasoning", "think"]
+"""How reasoning is streamed: in ``delta.reasoning_content`` (DeepSeek, vLLM), in
+``delta.reasoning`` (OpenRouter, Ollama), or inside ``delta.content`` between ``<think>``
+and ``</think>`` (llama.cpp and Qwen servers that do not parse it out)."""
+REASONING_FORMATS: tuple[ReasoningFormat, ...] = get_args(ReasoningFormat)
+
+FinishReason = Literal["stop", "length", "content_filter"]
+"""The finish reasons a request may force with ``"finish_reason"``."""
+FINISH_REASONS: tuple[FinishReason, ...] = get_args(FinishReason)
+
+# OpenAI's rule for function names, but starting like an identifier.
+_TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 
 _MISSING: Any = object()
 
@@ -52,10 +87,30 @@ class RequestError(ValueError):
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A function call the reply makes: one item of the ``"tool_calls"`` option."""
+
+    name: str
+    arguments: str
+    """The arguments as sent: the given string, or the given object as ``json.dumps`` makes it."""
+
+
+@dataclass(frozen=True)
 class LocalOptions:
     """The per-request ``"nbstream"`` options (``extra_body={"nbstream": {...}}``).
 
     ``None`` means "not given": the server's own setting applies.
+
+    - ``fault``, ``fault_after``: a fault to inject (see :mod:`nbstream.local.faults`).
+    - ``tokens_per_second``, ``first_token_delay``: pacing for this request.
+    - ``text`` or ``answer_tokens``: this exact answer, or a long one of that many tokens.
+    - ``reasoning``: a string, or ``true`` for :func:`~nbstream.local.model.default_reasoning`;
+      streamed before the answer, in the ``reasoning_format`` field (see
+      :data:`ReasoningFormat`; ``"reasoning_content"`` by default).
+    - ``tool_calls``: ``[{"name": ..., "arguments": {...} or "..."}, ...]``; the reply
+      then has no answer text unless ``text`` or ``answer_tokens`` asks for one, and
+      ends with finish reason ``"tool_calls"``.
+    - ``finish_reason``: the final finish reason, whatever happened (see :data:`FinishReason`).
     """
 
     fault: Fault | None = None
@@ -64,6 +119,10 @@ class LocalOptions:
     first_token_delay: float | None = None
     answer_tokens: int | None = None
     text: str | None = None
+    reasoning: str | Literal[True] | None = None
+    reasoning_format: ReasoningFormat | None = None
+    tool_calls: tuple[ToolCall, ...] | None = None
+    finish_reason: FinishReason | None = None
 
 
 @dataclass(frozen=True)
@@ -82,18 +141,21 @@ class ChatRequest:
 class Plan:
     """What to send in reply to one request, resolved against the server's settings."""
 
-    tokens: list[str]
-    finish_reason: str  # "stop", or "length" when max_tokens cut the answer
+    tokens: list[Token]  # reasoning, answer, tool calls: one delta each
+    finish_reason: str  # "stop", "length" (cut by max_tokens), "tool_calls" or as asked
     prompt_tokens: int
     tokens_per_second: float  # 0: as fast as possible
     first_token_delay: float
     fault: Fault | None
     fault_after: int  # tokens sent before a mid-stream fault strikes
+    reasoning_field: str | None = None  # the delta field of reasoning; None: in content
+    has_reasoning: bool = False  # usage then reports completion_tokens_details
+    null_content: bool = False  # a reply of tool calls only: "content" is null
 
     @property
-    def text(self) -> str:
-        """The whole reply text."""
-        return "".join(self.tokens)
+    def reasoning_tokens(self) -> int:
+        """How many of the tokens are reasoning (including ``<think>`` tags)."""
+        return sum(1 for token in self.tokens if token.kind == "reasoning")
 
 
 def parse_request(body: bytes) -> ChatRequest:
@@ -205,6 +267,33 @@ def parse_options(raw: object) -> LocalOptions:
             "'nbstream.fault_after' must be an integer >= 0.", param="nbstream.fault_after"
         )
 
+    reasoning = raw.get("reasoning")
+    if not (reasoning is None or reasoning is True or (isinstance(reasoning, str) and reasoning)):
+        raise RequestError(
+            "'nbstream.reasoning' must be a non-empty string, or true for the model's own.",
+            param="nbstream.reasoning",
+        )
+    reasoning_format = raw.get("reasoning_format")
+    if reasoning_format is not None and reasoning_format not in REASONING_FORMATS:
+        raise RequestError(
+            f"'nbstream.reasoning_format' must be one of: {', '.join(REASONING_FORMATS)}"
+            f" (or null); got {reasoning_format!r}.",
+            param="nbstream.reasoning_format",
+        )
+    if reasoning_format is not None and reasoning is None:
+        raise RequestError(
+            "'nbstream.reasoning_format' needs 'nbstream.reasoning' (a string, or true).",
+            param="nbstream.reasoning_format",
+        )
+
+    finish_reason = raw.get("finish_reason")
+    if finish_reason is not None and finish_reason not in FINISH_REASONS:
+        raise RequestError(
+            f"'nbstream.finish_reason' must be one of: {', '.join(FINISH_REASONS)}"
+            f" (or null); got {finish_reason!r}.",
+            param="nbstream.finish_reason",
+        )
+
     return LocalOptions(
         fault=cast("Fault | None", fault),
         fault_after=fault_after,
@@ -212,23 +301,74 @@ def parse_options(raw: object) -> LocalOptions:
         first_token_delay=_seconds_or_rate(raw, "first_token_delay", upper=MAX_DELAY),
         answer_tokens=answer_tokens,
         text=text,
+        reasoning=reasoning,
+        reasoning_format=cast("ReasoningFormat | None", reasoning_format),
+        tool_calls=_tool_calls(raw.get("tool_calls")),
+        finish_reason=cast("FinishReason | None", finish_reason),
     )
 
 
+def _tool_calls(raw: object) -> tuple[ToolCall, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw:
+        raise RequestError(
+            "'nbstream.tool_calls' must be a non-empty list of {name, arguments} objects.",
+            param="nbstream.tool_calls",
+        )
+    calls: list[ToolCall] = []
+    for index, call in enumerate(raw):
+        where = f"nbstream.tool_calls[{index}]"
+        if not isinstance(call, dict):
+            raise RequestError(
+                f"'{where}' must be an object with 'name' and 'arguments'.", param=where
+            )
+        unknown = sorted(set(call).difference({"name", "arguments"}))
+        if unknown:
+            raise RequestError(
+                f"Unknown key {unknown[0]!r} in '{where}'; expected 'name' and 'arguments'.",
+                param=f"{where}.{unknown[0]}",
+            )
+        name = call.get("name")
+        if not isinstance(name, str) or not _TOOL_NAME.fullmatch(name):
+            raise RequestError(
+                f"'{where}.name' must be a function name: a letter or '_', then up to 63"
+                f" letters, digits, '_' or '-'; got {name!r}.",
+                param=f"{where}.name",
+            )
+        arguments = call.get("arguments", {})
+        if isinstance(arguments, dict):
+            arguments = json.dumps(arguments)
+        elif not isinstance(arguments, str):
+            raise RequestError(
+                f"'{where}.arguments' must be an object (sent as JSON) or a string.",
+                param=f"{where}.arguments",
+            )
+        calls.append(ToolCall(name=name, arguments=arguments))
+    return tuple(calls)
+
+
 def make_plan(request: ChatRequest, *, tokens_per_second: float, first_token_delay: float) -> Plan:
-    """Resolve a request against the server's pacing into the exact reply to send."""
+    """Resolve a request against the server's pacing into the exact reply to send.
+
+    ``max_tokens``, ``fault_after`` and the pacing count every token of the reply, be it
+    reasoning, answer or tool call (see the module's docstring).
+    """
     options = request.options
-    if options.text is not None:
-        text = options.text
-    elif options.answer_tokens is not None:
-        text = long_answer(options.answer_tokens)
-    else:
-        text = answer(request.messages)
-    tokens = tokenize(text)
-    finish_reason = "stop"
+    think = options.reasoning_format == "think"
+    tokens = _reply_tokens(request)
+    # Decided before any cut: a reply meant to be only tool calls has null content.
+    null_content = (
+        options.tool_calls is not None
+        and not think
+        and not any(token.kind == "content" for token in tokens)
+    )
+    finish_reason = "stop" if options.tool_calls is None else "tool_calls"
     if request.max_tokens is not None and len(tokens) > request.max_tokens:
         tokens = tokens[: request.max_tokens]
         finish_reason = "length"
+    if options.finish_reason is not None:
+        finish_reason = options.finish_reason
 
     delay = first_token_delay
     if options.first_token_delay is not None:
@@ -253,6 +393,68 @@ def make_plan(request: ChatRequest, *, tokens_per_second: float, first_token_del
         first_token_delay=delay,
         fault=options.fault,
         fault_after=fault_after,
+        reasoning_field=(
+            None
+            if options.reasoning is None or think
+            else options.reasoning_format or "reasoning_content"
+        ),
+        has_reasoning=options.reasoning is not None,
+        null_content=null_content,
+    )
+
+
+def _reply_tokens(request: ChatRequest) -> list[Token]:
+    """Every token of the reply, uncut: reasoning, answer text, tool calls."""
+    options = request.options
+    if options.text is not None:
+        text = options.text
+    elif options.answer_tokens is not None:
+        text = long_answer(options.answer_tokens)
+    elif options.tool_calls is not None:
+        text = ""  # a model that calls tools usually says nothing
+    else:
+        text = answer(request.messages)
+
+    reasoning = options.reasoning
+    if reasoning is True:
+        reasoning = default_reasoning(request.messages)
+    if reasoning is None:
+        tokens = [Token(piece) for piece in tokenize(text)]
+    elif options.reasoning_format == "think":
+        tokens = _think(reasoning, text)
+    else:
+        tokens = [Token(piece, "reasoning") for piece in tokenize(reasoning)]
+        tokens.extend(Token(piece) for piece in tokenize(text))
+
+    # Ids count on from the calls already in the conversation, so they never repeat in it.
+    first = 1 + _earlier_tool_calls(request.messages)
+    for index, call in enumerate(options.tool_calls or ()):
+        tokens.append(Token(call.name, "tool_call", call=index, call_id=f"call_{first + index}"))
+        tokens.extend(Token(piece, "arguments", call=index) for piece in tokenize(call.arguments))
+    return tokens
+
+
+def _think(reasoning: str, text: str) -> list[Token]:
+    """Reasoning inside the content, as ``<think>...</think>``, tokenized with the answer.
+
+    The tags are split across tokens like any other text (``"<"``, ``"think"``, ``">"``).
+    Tokens that begin inside the ``<think>`` block count as reasoning.
+    """
+    block = f"<think>{reasoning}</think>\n\n"
+    tokens: list[Token] = []
+    start = 0
+    for piece in tokenize(block + text):
+        tokens.append(Token(piece, "reasoning" if start < len(block) else "content"))
+        start += len(piece)
+    return tokens
+
+
+def _earlier_tool_calls(messages: Sequence[Mapping[str, Any]]) -> int:
+    """How many tool calls the assistant made in earlier turns of the conversation."""
+    return sum(
+        len(message["tool_calls"])
+        for message in messages
+        if message.get("role") == "assistant" and isinstance(message.get("tool_calls"), list)
     )
 
 

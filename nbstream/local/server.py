@@ -5,6 +5,10 @@ sent as HTTP/1.1 chunked server-sent events, exactly as OpenAI sends them, and p
 a schedule (first-token delay, then tokens per second) rather than by sleeping per token,
 so pacing does not drift. A write that fails means the client went away: the stream stops
 at once and :attr:`LocalServer.stats` counts it.
+
+Each token of the plan is one chunk, whether it is reasoning (in ``reasoning_content``,
+``reasoning`` or ``<think>`` content), answer text or a piece of a tool call; see
+:mod:`nbstream.local.options` for how they are chosen.
 """
 
 from __future__ import annotations
@@ -458,9 +462,11 @@ class _Handler(BaseHTTPRequestHandler):
             completion_id=_completion_id(),
             created=int(time.time()),
             model=request.model,
-            content=plan.text,
+            message=wire.message(
+                plan.tokens, reasoning_field=plan.reasoning_field, null_content=plan.null_content
+            ),
             finish_reason=plan.finish_reason,
-            usage=wire.usage(plan.prompt_tokens, len(plan.tokens)),
+            usage=_usage(plan),
         )
         self._send_json(200, data)
         stats.add(tokens_sent=len(plan.tokens))
@@ -506,13 +512,13 @@ class _Handler(BaseHTTPRequestHandler):
         first = time.monotonic() + plan.first_token_delay
         rate = plan.tokens_per_second
         self._wait_until(first)
-        event(chunk(delta={"role": "assistant", "content": ""}))
+        event(chunk(delta={"role": "assistant", "content": None if plan.null_content else ""}))
         for index, token in enumerate(plan.tokens[: plan.fault_after]):
             if rate > 0:
                 self._wait_until(first + index / rate)
             elif self.server.stopping.is_set():
                 raise _Stopping
-            event(chunk(delta={"content": token}))
+            event(chunk(delta=wire.delta(token, reasoning_field=plan.reasoning_field)))
             stats.add(tokens_sent=1)
 
         if plan.fault == "error":
@@ -524,10 +530,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         event(chunk(delta={}, finish_reason=plan.finish_reason))
         if request.include_usage:
-            event(chunk(usage=wire.usage(plan.prompt_tokens, len(plan.tokens))))
+            event(chunk(usage=_usage(plan)))
         event(wire.DONE)
         self._write(b"0\r\n\r\n")
         stats.add(streams_completed=1)
+
+
+def _usage(plan: Plan) -> wire.JSON:
+    """Usage of a whole reply: reasoning and tool call tokens count as completion tokens."""
+    reasoning = plan.reasoning_tokens if plan.has_reasoning else None
+    return wire.usage(plan.prompt_tokens, len(plan.tokens), reasoning_tokens=reasoning)
 
 
 def _completion_id() -> str:

@@ -7,15 +7,20 @@ so the shapes can be checked against the real ``openai`` types without a socket.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
+
+from nbstream.local.model import Token
 
 __all__ = [
     "DONE",
     "JSON",
     "chunk",
     "completion",
+    "delta",
     "encode_json",
     "error_body",
+    "message",
     "model_list",
     "model_object",
     "sse",
@@ -54,13 +59,79 @@ def error_body(
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> JSON:
-    """A ``usage`` object."""
-    return {
+def usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int | None = None) -> JSON:
+    """A ``usage`` object; ``reasoning_tokens`` (part of ``completion_tokens``) adds
+    ``completion_tokens_details``, as OpenAI reports it for reasoning models."""
+    data: JSON = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
     }
+    if reasoning_tokens is not None:
+        data["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
+    return data
+
+
+def delta(token: Token, *, reasoning_field: str | None) -> JSON:
+    """The streamed ``delta`` carrying one token.
+
+    Reasoning goes in ``reasoning_field`` (``"reasoning_content"`` or ``"reasoning"``),
+    or in ``content`` when that is None (the ``<think>`` format). A tool call starts
+    with its id, type and name, and its arguments follow piece by piece, as OpenAI
+    streams them.
+    """
+    if token.kind == "reasoning" and reasoning_field is not None:
+        return {reasoning_field: token.text}
+    if token.kind in ("reasoning", "content"):
+        return {"content": token.text}
+    if token.kind == "tool_call":
+        call: JSON = {
+            "index": token.call,
+            "id": token.call_id,
+            "type": "function",
+            "function": {"name": token.text, "arguments": ""},
+        }
+    else:
+        call = {"index": token.call, "function": {"arguments": token.text}}
+    return {"tool_calls": [call]}
+
+
+def message(
+    tokens: Sequence[Token], *, reasoning_field: str | None, null_content: bool = False
+) -> JSON:
+    """The whole assistant ``message`` that ``tokens`` stream, for a non-streamed reply.
+
+    Args:
+        tokens: The tokens sent, in order.
+        reasoning_field: Where reasoning goes, as in :func:`delta`; the field is present
+            (maybe empty) whenever it is given.
+        null_content: Send ``"content": null`` rather than ``""`` when no token went to
+            the content, as OpenAI does for a reply made only of tool calls.
+    """
+    content: list[str] = []
+    reasoning: list[str] = []
+    calls: dict[int, JSON] = {}  # by the call's index, in the order they started
+    for token in tokens:
+        if token.kind == "reasoning" and reasoning_field is not None:
+            reasoning.append(token.text)
+        elif token.kind in ("reasoning", "content"):
+            content.append(token.text)
+        elif token.kind == "tool_call":
+            function = {"name": token.text, "arguments": ""}
+            calls[token.call] = {"id": token.call_id, "type": "function", "function": function}
+        else:  # a call's arguments come after its tool_call token
+            calls[token.call]["function"]["arguments"] += token.text
+    text = "".join(content)
+    data: JSON = {
+        "role": "assistant",
+        "content": None if null_content and not text else text,
+        "refusal": None,
+    }
+    if reasoning_field is not None:
+        data[reasoning_field] = "".join(reasoning)
+    if calls:
+        data["tool_calls"] = list(calls.values())
+    return data
 
 
 def chunk(
@@ -100,11 +171,11 @@ def completion(
     completion_id: str,
     created: int,
     model: str,
-    content: str,
+    message: JSON,
     finish_reason: str,
     usage: JSON,
 ) -> JSON:
-    """A whole (non-streamed) ``chat.completion``."""
+    """A whole (non-streamed) ``chat.completion`` carrying ``message`` (see :func:`message`)."""
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -114,7 +185,7 @@ def completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": None},
+                "message": message,
                 "finish_reason": finish_reason,
                 "logprobs": None,
             }
