@@ -7,7 +7,8 @@
 """
 
 from nbstream._version import __version__
+from nbstream.chat import Chat
 from nbstream.errors import SourceError, StreamInProgressError
 from nbstream.stream_view import StreamView
 
-__all__ = ["SourceError", "StreamInProgressError", "StreamView", "__version__"]
+__all__ = ["Chat", "SourceError", "StreamInProgressError", "StreamView", "__version__"]

@@ -46,3 +46,18 @@ def test_widget_carries_the_built_bundle(recorder: object) -> None:
     assert state["_esm"] == (static / "widget.js").read_text()
     assert state["_css"] == (static / "widget.css").read_text()
     assert "nbstream-view" in state["_css"]
+
+
+def test_chat_carries_its_own_bundle(recorder: object) -> None:
+    static = Path(nbstream.__file__).parent / "static"
+    state = nbstream.Chat(lambda _m: ["x"]).get_state(["_esm", "_css"])
+    assert state["_esm"] == (static / "chat.js").read_text()
+    assert state["_css"] == (static / "chat.css").read_text()
+    assert "nbstream-chat" in state["_css"]
+
+
+def test_public_methods_of_the_widgets_are_documented() -> None:
+    for widget in (nbstream.StreamView, nbstream.Chat):
+        for name, member in vars(widget).items():
+            if not name.startswith("_") and (callable(member) or isinstance(member, property)):
+                assert inspect.getdoc(member), f"{widget.__name__}.{name} has no docstring"

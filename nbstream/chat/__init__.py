@@ -1,0 +1,5 @@
+"""The Chat widget: a whole conversation in one cell (see :class:`Chat`)."""
+
+from nbstream.chat.widget import Chat
+
+__all__ = ["Chat"]

@@ -1,0 +1,213 @@
+"""The conversation as the widget shows it (turns) and as the API sees it (messages).
+
+A *turn* carries what the browser needs (status, reasoning, tool calls, footer stats);
+the OpenAI-format *messages* are derived from turns, and turns can be rebuilt from
+messages the user sets. See ``docs/chat-protocol.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, TypedDict
+
+from nbstream.chat.answer import AnswerStats
+from nbstream.chat.tools import ToolCall
+
+__all__ = [
+    "Turn",
+    "TurnStatus",
+    "export_json",
+    "export_markdown",
+    "request_messages",
+    "to_messages",
+    "turns_from_messages",
+]
+
+TurnStatus = Literal["streaming", "done", "stopped", "error"]
+_ROLES = ("system", "user", "assistant", "tool")
+
+
+class _TurnBase(TypedDict):
+    id: int
+    role: Literal["user", "assistant", "tool"]
+    content: str
+
+
+class Turn(_TurnBase, total=False):
+    """One message of the displayed conversation (assistant turns carry the extras)."""
+
+    status: TurnStatus
+    reasoning: str
+    tool_calls: list[ToolCall]
+    tool_call_id: str
+    error: str | None
+    stats: AnswerStats | None
+
+
+def to_messages(system: str | None, turns: Iterable[Turn]) -> list[dict[str, Any]]:
+    """The OpenAI-format history: the system prompt, then every turn with something in it.
+
+    Reasoning is never part of it. An assistant turn that produced nothing (failed or
+    stopped before its first token) is left out.
+    """
+    messages: list[dict[str, Any]] = []
+    if system:
+        messages.append({"role": "system", "content": system})
+    for turn in turns:
+        if turn.get("status") == "streaming":
+            continue
+        message: dict[str, Any] = {"role": turn["role"], "content": turn["content"]}
+        calls = turn.get("tool_calls") or []
+        if turn["role"] == "assistant":
+            if not turn["content"] and not calls:
+                continue
+            if calls:
+                message["tool_calls"] = [
+                    {
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {"name": call["name"], "arguments": call["arguments"]},
+                    }
+                    for call in calls
+                ]
+        if turn["role"] == "tool":
+            message["tool_call_id"] = turn.get("tool_call_id", "")
+        messages.append(message)
+    return messages
+
+
+def request_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The history as sent to the model.
+
+    Tool calls are shown, not executed, so a call may have no ``tool`` reply; providers
+    reject such a history (OpenAI: "An assistant message with 'tool_calls' must be
+    followed by tool messages"), which would make the conversation unusable. Unanswered
+    calls are therefore left out of the request (never out of :attr:`Chat.messages`).
+    """
+    answered = {m.get("tool_call_id") for m in messages if m.get("role") == "tool"}
+    sent: list[dict[str, Any]] = []
+    for message in messages:
+        calls = message.get("tool_calls")
+        if not calls:
+            sent.append(dict(message))
+            continue
+        kept = [call for call in calls if call.get("id") in answered]
+        trimmed = {k: v for k, v in message.items() if k != "tool_calls"}
+        if kept:
+            trimmed["tool_calls"] = kept
+        elif not trimmed.get("content"):
+            continue  # nothing left to say
+        sent.append(trimmed)
+    return sent
+
+
+def turns_from_messages(messages: object, next_id: Iterable[int]) -> tuple[str | None, list[Turn]]:
+    """Validate OpenAI-format ``messages`` and turn them into ``(system, turns)``.
+
+    Raises:
+        TypeError, ValueError: naming the message (by index) and the field at fault.
+    """
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise TypeError(
+            f"messages must be a list of {{'role': ..., 'content': ...}} dicts, "
+            f"got {type(messages).__name__}"
+        )
+    ids = iter(next_id)
+    system: str | None = None
+    turns: list[Turn] = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, Mapping):
+            raise TypeError(f"{where} must be a dict, got {type(message).__name__}")
+        role = message.get("role")
+        if role not in _ROLES:
+            raise ValueError(f"{where}['role'] must be one of {', '.join(_ROLES)}; got {role!r}")
+        content = _text_content(message.get("content"), where)
+        if role == "system":
+            if turns or system is not None:
+                raise ValueError(f"{where}: the system message must come first, and only once")
+            system = content
+            continue
+        turn = Turn(id=next(ids), role=role, content=content)
+        if role == "assistant":
+            turn["status"] = "done"
+            turn["reasoning"] = ""
+            turn["tool_calls"] = _tool_calls(message.get("tool_calls"), where)
+            turn["error"] = None
+            turn["stats"] = None
+        elif role == "tool":
+            call_id = message.get("tool_call_id", "")
+            if not isinstance(call_id, str):
+                raise TypeError(f"{where}['tool_call_id'] must be a str")
+            turn["tool_call_id"] = call_id
+        turns.append(turn)
+    return system, turns
+
+
+def _text_content(content: object, where: str) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    # The multi-part form: [{"type": "text", "text": "..."}, {"type": "image_url", ...}].
+    if isinstance(content, Sequence) and all(isinstance(part, Mapping) for part in content):
+        texts = [part.get("text") for part in content if part.get("type") == "text"]
+        if all(isinstance(text, str) for text in texts):
+            return "\n\n".join(str(text) for text in texts)
+    raise TypeError(
+        f"{where}['content'] must be a str (or a list of text parts), got {type(content).__name__}"
+    )
+
+
+def _tool_calls(calls: object, where: str) -> list[ToolCall]:
+    if calls is None:
+        return []
+    if not isinstance(calls, Sequence) or isinstance(calls, (str, bytes)):
+        raise TypeError(f"{where}['tool_calls'] must be a list")
+    result: list[ToolCall] = []
+    for position, call in enumerate(calls):
+        function = call.get("function") if isinstance(call, Mapping) else None
+        if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
+            raise ValueError(
+                f"{where}['tool_calls'][{position}] must be "
+                "{'id': ..., 'type': 'function', 'function': {'name': ..., 'arguments': ...}}"
+            )
+        arguments = function.get("arguments", "")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments)
+        result.append(
+            ToolCall(
+                id=str(call.get("id") or f"call_{position}"),
+                name=function["name"],
+                arguments=arguments,
+            )
+        )
+    return result
+
+
+_HEADINGS = {"user": "User", "assistant": "Assistant", "tool": "Tool result"}
+
+
+def export_markdown(system: str | None, turns: Iterable[Turn]) -> str:
+    """The conversation as a Markdown document (reasoning left out, like in copies)."""
+    parts: list[str] = []
+    if system:
+        parts.append(f"## System\n\n{system}")
+    for turn in turns:
+        if turn.get("status") == "streaming":
+            continue
+        body = turn["content"]
+        for call in turn.get("tool_calls") or []:
+            body += f"\n\nTool call `{call['name']}`:\n\n```json\n{call['arguments']}\n```"
+        if turn.get("status") == "stopped":
+            body += "\n\n*(stopped)*"
+        elif turn.get("status") == "error":
+            body += f"\n\n*(failed: {turn.get('error')})*"
+        parts.append(f"## {_HEADINGS[turn['role']]}\n\n{body.strip()}")
+    return "\n\n".join(parts) + "\n"
+
+
+def export_json(system: str | None, turns: Iterable[Turn]) -> str:
+    """The OpenAI-format history as JSON: ready for ``json.load`` and ``messages=``."""
+    return json.dumps(to_messages(system, turns), indent=2, ensure_ascii=False) + "\n"
