@@ -47,6 +47,7 @@ class ProtocolWidget(anywidget.AnyWidget):
         # Keys whose changes the delivery protocol has already carried to the browser.
         self._delivered_keys: frozenset[str] = frozenset()
         super().__init__(**kwargs)
+        _handle_browser_messages_where_sent(getattr(self, "comm", None))
 
     def _delivered(self, keys: Iterable[str]) -> DeliveredKeys:
         """A context in which changes to ``keys`` are stored but not synced."""
@@ -82,3 +83,22 @@ class DeliveredKeys:
 
     def __exit__(self, *exc_info: object) -> None:
         self._widget._delivered_keys = self._previous
+
+
+def _handle_browser_messages_where_sent(comm: object) -> None:
+    """Let the kernel handle browser messages on the subshell the browser sent them on.
+
+    JupyterLab ≥ 4.4 sends widget messages on a kernel subshell, which a busy cell does
+    not block: that is what lets Stop act while another cell runs. But ipykernel 7.4
+    re-routes a comm's incoming messages to the subshell its last *outgoing* message
+    came from (to pair requests with replies), and ours go out from the main shell, so
+    every browser message would wait for the busy cell again (measured: 2.4 s instead
+    of milliseconds). Our messages are not request/reply pairs; honour the browser's
+    choice. A kernel without this routing is unaffected.
+    """
+    if comm is not None and callable(getattr(comm, "_reply_subshell_for", None)):
+        comm._reply_subshell_for = _as_sent  # type: ignore[attr-defined]
+
+
+def _as_sent(_data: object, subshell_id: str | None) -> str | None:
+    return subshell_id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +138,46 @@ class Kernel:
         while self._sub.poll(200):
             self._sub.recv_multipart()
         return reply
+
+    def create_subshell(self) -> str:
+        """A kernel subshell (JEP 91), as JupyterLab ≥ 4.4 opens one for widget comms."""
+        msg = self.client.session.msg("create_subshell_request", {})
+        self.client.control_channel.send(msg)
+        reply = self.client.control_channel.get_msg(timeout=10)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        subshell: str = reply["content"]["subshell_id"]
+        return subshell
+
+    def send_to_widget(
+        self, comm_id: str, content: dict[str, Any], subshell: str | None = None
+    ) -> None:
+        """Send a custom widget message, as the browser does (on a subshell if given)."""
+        msg = self.client.session.msg(
+            "comm_msg", {"comm_id": comm_id, "data": {"method": "custom", "content": content}}
+        )
+        if subshell is not None:
+            msg["header"]["subshell_id"] = subshell
+        self.client.shell_channel.send(msg)
+
+    def wait_iopub(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30
+    ) -> dict[str, Any]:
+        """Read iopub until a message satisfies ``predicate``; return that message."""
+        session = self.client.session
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not self._sub.poll(int(remaining * 1000)):
+                continue
+            _, parts = session.feed_identities(self._sub.recv_multipart(copy=True), copy=True)
+            msg: dict[str, Any] = session.deserialize(parts, content=True, copy=True)
+            if predicate(msg):
+                return msg
+        raise TimeoutError(f"no matching iopub message within {timeout} s")
+
+    def drain(self, quiet: float = 0.3) -> None:
+        """Drop iopub messages until none arrives for ``quiet`` seconds."""
+        while self._sub.poll(int(quiet * 1000)):
+            self._sub.recv_multipart()
 
     def is_alive(self) -> bool:
         return bool(self.manager.is_alive())
