@@ -562,3 +562,33 @@ def test_header_names_model_and_backend(server: LocalServer) -> None:
 
     assert (Chat(my_model).model_name, Chat(my_model).backend) == ("my_model", "my_model()")
     assert repr(Chat(my_model)) == "Chat(my_model via my_model(), 0 messages, idle)"
+
+
+def test_last_answer_is_public_and_live() -> None:
+    release = threading.Event()
+
+    def source(_messages: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        yield chunk({"reasoning_content": "Hmm."})
+        yield chunk({"content": "So far"})
+        release.wait(10)
+        yield chunk({"content": ", done."}, finish="stop")
+
+    chat = Chat(source)
+    assert chat.last_answer is None
+    chat.send("q")
+    wait_until(lambda: chat._live_text == "So far")
+    live = chat.last_answer
+    assert live is not None
+    assert (live.status, live.text, live.reasoning, live.stats) == (
+        "streaming",
+        "So far",
+        "Hmm.",
+        None,
+    )
+    release.set()
+    wait_until(lambda: not chat.is_streaming)
+    final = chat.last_answer
+    assert final is not None
+    assert (final.status, final.text, final.reasoning) == ("done", "So far, done.", "Hmm.")
+    assert final.stats is not None
+    assert final.stats["finish_reason"] == "stop"

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypedDict
+from dataclasses import dataclass
+from typing import Literal, TypedDict
 
 from nbstream.chat.tools import ToolCall, ToolCallAssembler
 from nbstream.sources import Event, Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage
 
-__all__ = ["AnswerRecorder", "AnswerStats"]
+__all__ = ["Answer", "AnswerRecorder", "AnswerStats"]
 
 Clock = Callable[[], float]
 
@@ -32,6 +33,27 @@ class AnswerStats(TypedDict):
     prompt_tokens: int | None
     completion_tokens: int | None
     finish_reason: str | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One assistant answer as the chat shows it (see :attr:`nbstream.Chat.last_answer`).
+
+    Attributes:
+        text: The answer (markdown); while streaming, the text so far.
+        status: ``"streaming"``, ``"done"``, ``"stopped"`` or ``"error"``.
+        reasoning: The model's reasoning, kept apart from the text ("" if none).
+        tool_calls: The tool calls the model made: ``{"id", "name", "arguments"}``.
+        error: Why it failed (``"Type: message"``), or None.
+        stats: The footer's figures once it ended (None while streaming).
+    """
+
+    text: str
+    status: Literal["streaming", "done", "stopped", "error"]
+    reasoning: str
+    tool_calls: list[ToolCall]
+    error: str | None
+    stats: AnswerStats | None
 
 
 class AnswerRecorder:

@@ -259,4 +259,3 @@ def event_loop_thread() -> asyncio.AbstractEventLoop:
             ).start()
             _private_loop = loop
         return _private_loop
-

@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 
 import traitlets
 
-from nbstream.chat.answer import AnswerRecorder
+from nbstream.chat.answer import Answer, AnswerRecorder
 from nbstream.chat.backends import Backend, resolve_backend
 from nbstream.chat.run import AnswerRun, Outcome, event_loop_thread, start
 from nbstream.chat.tools import ToolCall
@@ -135,6 +135,24 @@ class Chat(ProtocolWidget):
             with self.hold_sync():
                 self.system = system
                 self._turns = cast(list[dict[str, Any]], turns)
+
+    @property
+    def last_answer(self) -> Answer | None:
+        """The latest assistant answer (the streaming one included), or None."""
+        with self._lock:
+            for turn in reversed(self._current_turns()):
+                if turn["role"] != "assistant":
+                    continue
+                streaming = turn.get("status") == "streaming"
+                return Answer(
+                    text=self._live_text if streaming else turn["content"],
+                    status=turn.get("status", "done"),
+                    reasoning=self._live_reasoning if streaming else turn.get("reasoning", ""),
+                    tool_calls=list(turn.get("tool_calls") or []),
+                    error=turn.get("error"),
+                    stats=turn.get("stats"),
+                )
+        return None
 
     def send(self, text: str) -> None:
         """Ask ``text`` and return at once; the answer streams in the background.
