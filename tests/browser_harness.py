@@ -68,9 +68,12 @@ class JupyterServer:
         for config in ("jupyter_server_config.py", "jupyter_lab_config.py"):
             (dirs["config"] / config).write_text(quiet)
         # User settings: every cell stays in the DOM (JupyterLab 4 hides off-screen cells
-        # by default, which would hide the streams under test) and no news prompt.
+        # by default, which would hide the streams under test), no news prompt, and
+        # widget state saved in notebooks.
         settings = {
             "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+            # Save widget state with the notebook, as users who want saved chats do.
+            "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
             "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
                 "fetchNews": "false",
                 "checkForUpdates": False,

@@ -6,7 +6,9 @@ checked in the DOM; the kernel is the real one, the model the local one over HTT
 
 from __future__ import annotations
 
+import json
 import shutil
+import time
 from typing import Any
 
 import pytest
@@ -303,3 +305,52 @@ def test_an_error_shows_retry_and_retry_works(page: Any, lab_notebooks: JupyterS
     )
     wait_done(page)
     assert last_status(page) == "done"
+
+
+def test_a_saved_notebook_shows_the_conversation(page: Any, lab_notebooks: JupyterServer) -> None:
+    lab = lab_notebooks
+    name = write_notebook(
+        lab.root,
+        "chat-saved.ipynb",
+        [chat_cell("extra_body={'nbstream': {'tokens_per_second': 400}}")],
+    )
+    open_and_run_all(page, lab, name)
+    page.wait_for_selector(".nbstream-chat", timeout=60_000)
+    ask(page, QUESTION)
+    wait_status(page, "done")
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    path = lab.root / name
+
+    def saved_turns() -> list[dict[str, Any]]:
+        notebook = json.loads(path.read_text())
+        states = notebook.get("metadata", {}).get("widgets", {})
+        for model in (
+            states.get("application/vnd.jupyter.widget-state+json", {}).get("state", {}).values()
+        ):
+            if "_turns" in model.get("state", {}):
+                turns: list[dict[str, Any]] = model["state"]["_turns"]
+                return turns
+        return []
+
+    deadline = time.monotonic() + 15
+    while not saved_turns() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    turns = saved_turns()
+    expected = answer([{"role": "user", "content": QUESTION}])
+    # The state holds the finished turn, not a mid-stream snapshot.
+    assert [(t["role"], t["content"]) for t in turns] == [
+        ("user", QUESTION),
+        ("assistant", expected),
+    ]
+    assert turns[-1]["status"] == "done"
+
+    # Reopen it without running anything: the conversation is there.
+    lab.shutdown_kernels()
+    page.goto(lab.url(name))
+    chat = page.locator(".nbstream-chat")
+    chat.wait_for(timeout=60_000)
+    page.wait_for_selector('.nbstream-msg[data-role="assistant"]', timeout=30_000)
+    assert QUESTION in page.locator('.nbstream-msg[data-role="user"]').inner_text()
+    body = assistant(page).locator(".nbstream-body:not(.nbstream-reasoning-body)")
+    assert expected.splitlines()[0].lstrip("# ") in body.inner_text()
+    assert body.locator("table").count() >= 1
