@@ -31,11 +31,19 @@ def chat_cell(arguments: str = "") -> str:
 
 
 def ask(page: Any, text: str) -> None:
-    """Type a question into the chat and press Enter, as a user does."""
+    """Type a question into the chat and press Enter, as a user does; wait for its turn."""
+    users = page.locator('.nbstream-msg[data-role="user"]')
+    before = users.count()
     box = page.locator(".nbstream-chat-input")
     box.click()
     box.fill(text)
     box.press("Enter")
+    page.wait_for_function(
+        f"""() => document.querySelectorAll('.nbstream-msg[data-role="user"]').length > {before}
+                  && [...document.querySelectorAll('.nbstream-msg')].pop().dataset.role
+                     === 'assistant'""",
+        timeout=20_000,
+    )
 
 
 def assistant(page: Any, index: int = -1) -> Any:
@@ -354,3 +362,75 @@ def test_a_saved_notebook_shows_the_conversation(page: Any, lab_notebooks: Jupyt
     body = assistant(page).locator(".nbstream-body:not(.nbstream-reasoning-body)")
     assert expected.splitlines()[0].lstrip("# ") in body.inner_text()
     assert body.locator("table").count() >= 1
+
+
+def test_copy_tool_cards_flags_and_labelled_controls(
+    page: Any, lab_notebooks: JupyterServer
+) -> None:
+    lab = lab_notebooks
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    setup = (
+        "from nbstream import Chat\nimport nbstream.local\nclient = nbstream.local.client()\n"
+        "options = [{'reasoning': True}, {'tool_calls': [{'name': 'get_weather',"
+        " 'arguments': {'city': 'Oslo'}}]}, {'finish_reason': 'content_filter'}]\n"
+        "def scripted(messages):\n"
+        "    turn = sum(m['role'] == 'user' for m in messages) - 1\n"
+        "    return client.chat.completions.create(model=nbstream.local.MODEL,\n"
+        "        messages=messages, stream=True, stream_options={'include_usage': True},\n"
+        "        extra_body={'nbstream': {'tokens_per_second': 400, **options[turn]}})\n"
+        "chat = Chat(scripted)\nchat"
+    )
+    name = write_notebook(lab.root, "chat-controls.ipynb", [setup])
+    open_and_run_all(page, lab, name)
+    page.wait_for_selector(".nbstream-chat", timeout=60_000)
+
+    # 1. Copy copies the answer's markdown, never its reasoning; code blocks copy code.
+    ask(page, "How do I stream with nbstream?")
+    wait_status(page, "done")
+    expected = answer([{"role": "user", "content": "How do I stream with nbstream?"}])
+    message = assistant(page)
+    message.get_by_role("button", name="Copy message").click()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == expected
+    reasoning = message.locator("details.nbstream-reasoning").evaluate("el => el.textContent")
+    assert reasoning.strip()
+    assert reasoning.strip() not in copied
+    code_button = message.get_by_role("button", name="Copy code").first
+    code_button.click()
+    code = message.locator("pre code").first.inner_text()
+    assert page.evaluate("() => navigator.clipboard.readText()").strip() == code.strip()
+
+    # 2. A tool call shows as a compact card with its name and arguments.
+    ask(page, "What's the weather in Oslo?")
+    wait_status(page, "done")
+    card = assistant(page).locator(".nbstream-tool-call")
+    assert card.count() == 1
+    assert card.locator(".nbstream-tool-name").inner_text() == "get_weather"
+    assert json.loads(card.locator(".nbstream-tool-args").inner_text()) == {"city": "Oslo"}
+    assert "tool_calls" in assistant(page).locator(".nbstream-msg-footer").inner_text()
+
+    # 3. A content-filter ending is flagged where the user looks.
+    ask(page, "What is markdown?")
+    wait_status(page, "done")
+    flag = assistant(page).locator('.nbstream-flag[data-flag="content_filter"]')
+    assert flag.count() == 1
+    assert flag.is_visible()
+
+    # Every control is a labelled button that the keyboard reaches.
+    controls = page.evaluate(
+        """() => [...document.querySelectorAll('.nbstream-chat button')].map(b => ({
+              name: (b.getAttribute('aria-label') || b.textContent).trim(),
+              tab: b.tabIndex, type: b.type }))"""
+    )
+    assert controls
+    assert all(c["name"] and c["tab"] >= 0 and c["type"] == "button" for c in controls), controls
+    log = page.locator(".nbstream-chat-log")
+    assert log.get_attribute("role") == "log"
+    page.locator(".nbstream-chat-input").focus()
+    page.keyboard.press("Shift+Tab")
+    focused = page.evaluate(
+        "() => document.activeElement.closest('.nbstream-chat') !== null"
+        " && document.activeElement.tagName"
+    )
+    assert focused in ("BUTTON", "DIV"), focused
+    page.screenshot(path=str(lab.root.parent / "chat-controls.png"), animations="disabled")
