@@ -72,8 +72,18 @@ const TEXT_CONTAINERS = new Set([
 	"div",
 ]);
 
+export interface MarkdownOptions {
+	/**
+	 * Called with each block's sanitized nodes before they go into the page, to add
+	 * controls of our own (the chat's "Copy code" buttons). It may wrap elements, but
+	 * must keep the text where it was so the cursor still lands after the last character.
+	 */
+	decorate?: (fragment: DocumentFragment) => void;
+}
+
 export class MarkdownView {
 	readonly element: HTMLElement;
+	readonly #decorate: ((fragment: DocumentFragment) => void) | undefined;
 	#blocks: Block[] = [];
 	#text = "";
 	/** The blocks' sources add up to the text, so their offsets can be trusted. */
@@ -82,8 +92,9 @@ export class MarkdownView {
 	#partial = false;
 	#cursor: HTMLElement | null = null;
 
-	constructor(element: HTMLElement) {
+	constructor(element: HTMLElement, options: MarkdownOptions = {}) {
 		this.element = element;
+		this.#decorate = options.decorate;
 	}
 
 	/** Show `text`; while `streaming`, with a cursor after its last character. */
@@ -114,6 +125,7 @@ export class MarkdownView {
 			if (from + i >= first) {
 				const html = htmls[i] as string;
 				const fragment = sanitizedFragment(html);
+				this.#decorate?.(fragment);
 				const nodes = Array.from(fragment.childNodes);
 				this.element.append(fragment);
 				this.#blocks.push({ html, type: token.type, start, nodes });

@@ -13,6 +13,8 @@ export interface Traits {
 
 export interface DeltaMessage {
 	kind: "delta";
+	/** Which text of a Chat answer this is about (docs/chat-protocol.md); absent means "text". */
+	lane?: string;
 	stream: number;
 	offset: number;
 	text: string;
@@ -20,6 +22,8 @@ export interface DeltaMessage {
 
 export interface EndMessage {
 	kind: "end";
+	/** Which text of a Chat answer this is about (docs/chat-protocol.md); absent means "text". */
+	lane?: string;
 	stream: number;
 	offset: number;
 	text: string;
@@ -29,6 +33,8 @@ export interface EndMessage {
 
 export interface SyncMessage {
 	kind: "sync";
+	/** Which text of a Chat answer this is about (docs/chat-protocol.md); absent means "text". */
+	lane?: string;
 	stream: number;
 	content: string;
 	is_streaming: boolean;

@@ -2,19 +2,12 @@
  * One view of a model: builds the DOM once, then redraws from the model's attributes
  * at most once per animation frame, however many deltas arrive in between.
  */
+import { element } from "./dom";
+import { animationFrames, type FrameScheduler } from "./frames";
 import { MarkdownView } from "./markdown-view";
 import type { StreamModel } from "./types";
 
-/** When to redraw. Animation frames in the browser; tests pass their own. */
-export interface FrameScheduler {
-	request(callback: () => void): number;
-	cancel(handle: number): void;
-}
-
-export const animationFrames: FrameScheduler = {
-	request: (callback) => requestAnimationFrame(callback),
-	cancel: (handle) => cancelAnimationFrame(handle),
-};
+export { animationFrames, type FrameScheduler } from "./frames";
 
 const WATCHED = ["change:content", "change:is_streaming", "change:error", "change:_stream"];
 
@@ -127,15 +120,4 @@ export class StreamView {
 			this.#status.textContent = error ? "Answer stopped with an error." : "Answer complete.";
 		}
 	}
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(
-	tag: K,
-	className: string,
-	text?: string,
-): HTMLElementTagNameMap[K] {
-	const el = document.createElement(tag);
-	if (className) el.className = className;
-	if (text !== undefined) el.textContent = text;
-	return el;
 }

@@ -7,23 +7,24 @@ import type { KernelMessage, ResyncRequest, StreamModel, Traits } from "../src/t
 
 type Callback = (...args: never[]) => void;
 
-export class FakeModel implements StreamModel {
-	state: Traits;
+/** The model's machinery, for any set of traits (`T`) and messages to the kernel (`Sent`). */
+export class FakeModelOf<T extends object, Sent> {
+	state: T;
 	/** Every `set` call, in order: the tests count them. */
-	sets: Partial<Traits>[] = [];
+	sets: Partial<T>[] = [];
 	/** Every message sent to the kernel. */
-	sent: ResyncRequest[] = [];
+	sent: Sent[] = [];
 	#listeners = new Map<string, Set<Callback>>();
 
-	constructor(state: Partial<Traits> = {}) {
-		this.state = { content: "", is_streaming: false, error: null, _stream: 0, ...state };
+	constructor(state: T) {
+		this.state = state;
 	}
 
-	get<K extends keyof Traits>(key: K): Traits[K] {
+	get<K extends keyof T>(key: K): T[K] {
 		return this.state[key];
 	}
 
-	set(values: Partial<Traits>): void {
+	set(values: Partial<T>): void {
 		this.sets.push({ ...values });
 		this.#assign(values);
 	}
@@ -40,12 +41,12 @@ export class FakeModel implements StreamModel {
 		else this.#listeners.get(event)?.delete(callback);
 	}
 
-	send(content: ResyncRequest): void {
+	send(content: Sent): void {
 		this.sent.push(content);
 	}
 
 	/** A state update from the kernel (not recorded in `sets`). */
-	kernelUpdate(values: Partial<Traits>): void {
+	kernelUpdate(values: Partial<T>): void {
 		this.#assign(values);
 	}
 
@@ -61,10 +62,10 @@ export class FakeModel implements StreamModel {
 		return n;
 	}
 
-	#assign(values: Partial<Traits>): void {
-		const changed = (Object.keys(values) as (keyof Traits)[]).filter((k) => this.state[k] !== values[k]);
+	#assign(values: Partial<T>): void {
+		const changed = (Object.keys(values) as (keyof T)[]).filter((k) => this.state[k] !== values[k]);
 		this.state = { ...this.state, ...values };
-		for (const key of changed) this.#emit(`change:${key}`);
+		for (const key of changed) this.#emit(`change:${String(key)}`);
 		if (changed.length) this.#emit("change");
 	}
 
@@ -72,6 +73,13 @@ export class FakeModel implements StreamModel {
 		for (const callback of Array.from(this.#listeners.get(event) ?? [])) {
 			(callback as (...a: unknown[]) => void)(...args);
 		}
+	}
+}
+
+/** A StreamView model. */
+export class FakeModel extends FakeModelOf<Traits, ResyncRequest> implements StreamModel {
+	constructor(state: Partial<Traits> = {}) {
+		super({ content: "", is_streaming: false, error: null, _stream: 0, ...state });
 	}
 }
 
