@@ -18,6 +18,9 @@ const builds = [
 	// marked is bundled in: a notebook frontend has no module resolver for bare imports.
 	{ ...common, entryPoints: { widget: "src/index.ts" }, format: "esm" },
 	{ ...common, entryPoints: { widget: "src/styles.css" } },
+	// The Chat widget: its own bundle, sharing the modules above (and, through @import, the CSS).
+	{ ...common, entryPoints: { chat: "src/chat/index.ts" }, format: "esm" },
+	{ ...common, entryPoints: { chat: "src/chat/styles.css" } },
 ];
 
 if (process.argv.includes("--watch")) {

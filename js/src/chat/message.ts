@@ -1,0 +1,378 @@
+/**
+ * One turn of the conversation in the page. A MessageView keeps its DOM for the
+ * turn's whole life and only touches the parts whose data changed, so a `_turns`
+ * update leaves the other messages (their selection, focus, open reasoning) alone.
+ *
+ * Everything shown comes from the kernel and is untrusted: markdown goes through the
+ * shared renderer and sanitizer, everything else goes in as text.
+ */
+import { element } from "../dom";
+import { MarkdownView } from "../markdown-view";
+import { FLAGS, prettyJson, statsItems } from "./format";
+import type { ChatRequest, ToolCall, Turn } from "./types";
+
+/** What a message needs from the chat around it. */
+export interface MessageHost {
+	send(request: ChatRequest): void;
+	copy(text: string, button: HTMLButtonElement): void;
+	focusInput(): void;
+}
+
+/** What the message cannot tell from its turn alone. */
+export interface MessageState {
+	/** This turn is the answer streaming now: its parts come from the live attributes. */
+	live: { text: string; reasoning: string; tools: ToolCall[] } | null;
+	/** This is the conversation's last assistant turn: it may be regenerated or retried. */
+	last: boolean;
+	/** An answer is streaming somewhere in the chat. */
+	busy: boolean;
+}
+
+/** The parts of a message, in page order. Each is present only while it has something to show. */
+const ORDER = [
+	"label",
+	"reasoning",
+	"body",
+	"editor",
+	"waiting",
+	"tools",
+	"error",
+	"footer",
+	"actions",
+] as const;
+type Part = (typeof ORDER)[number];
+
+const LABELS: Record<Turn["role"], string> = { user: "You:", assistant: "Assistant:", tool: "Tool result:" };
+
+export function button(className: string, label: string, text: string): HTMLButtonElement {
+	const el = element("button", className, text);
+	el.type = "button";
+	el.setAttribute("aria-label", label);
+	return el;
+}
+
+const str = (value: unknown): string => (typeof value === "string" ? value : "");
+const list = (value: unknown): ToolCall[] =>
+	Array.isArray(value) ? value.filter((v) => typeof v === "object" && v !== null) : [];
+
+/** Wrap each code block with a "Copy code" button (the chat's click handler does the copying). */
+function addCodeButtons(fragment: DocumentFragment): void {
+	for (const pre of Array.from(fragment.querySelectorAll("pre"))) {
+		const wrapper = element("div", "nbstream-code");
+		pre.replaceWith(wrapper);
+		wrapper.append(button("nbstream-copy-code", "Copy code", "Copy"), pre);
+	}
+}
+
+export class MessageView {
+	readonly root: HTMLDivElement;
+	readonly #host: MessageHost;
+	readonly #role: Turn["role"];
+	readonly #body: HTMLDivElement;
+	readonly #markdown: MarkdownView | null;
+	readonly #parts = new Map<Part, HTMLElement>();
+	#turn: Turn;
+	/** The turn as last drawn (JSON), or null while it is drawn from the live attributes. */
+	#drawn: string | null = null;
+	/** The state the buttons were last drawn for. */
+	#controls = "";
+	/** What "Copy message" copies: the markdown source, never the reasoning. */
+	#text = "";
+	#reasoning: { summary: HTMLElement; view: MarkdownView } | null = null;
+	#tools = "";
+	#editor: HTMLTextAreaElement | null = null;
+
+	constructor(turn: Turn, host: MessageHost) {
+		this.#turn = turn;
+		this.#host = host;
+		this.#role = turn.role;
+		this.root = element("div", "nbstream-msg");
+		this.root.dataset.role = turn.role;
+		this.root.dataset.id = String(turn.id);
+		this.#body = element("div", "nbstream-body");
+		// Only answers are markdown; the user's text is shown as typed.
+		this.#markdown =
+			turn.role === "assistant" ? new MarkdownView(this.#body, { decorate: addCodeButtons }) : null;
+		this.#put("label", element("span", "nbstream-sr-only", LABELS[turn.role]));
+		this.#put("body", this.#body);
+	}
+
+	/**
+	 * Called every frame while an answer streams, so it must be cheap for a turn that
+	 * did not change: Backbone hands back the same array (and turn objects) until the
+	 * kernel sets `_turns` again, and only then is a turn compared by value.
+	 */
+	update(turn: Turn, state: MessageState): void {
+		const fresh = turn !== this.#turn || this.#drawn === null;
+		this.#turn = turn;
+		let redrawn = false;
+		if (state.live) {
+			this.#drawAssistant(turn, state.live);
+			this.#drawn = null;
+		} else if (fresh) {
+			const drawn = JSON.stringify(turn);
+			redrawn = drawn !== this.#drawn;
+			if (redrawn) {
+				if (this.#role === "assistant") this.#drawAssistant(turn, null);
+				else if (this.#role === "user") this.#drawUser(turn);
+				else this.#drawTool(turn);
+				this.#drawn = drawn;
+			}
+		}
+		const controls = `${state.last} ${state.busy}`;
+		if (!redrawn && controls === this.#controls) return;
+		this.#controls = controls;
+		if (this.#role === "assistant") this.#drawRetry(state);
+		this.#drawActions(state);
+	}
+
+	#drawUser(turn: Turn): void {
+		this.#text = str(turn.content);
+		if (this.#body.textContent !== this.#text) this.#body.textContent = this.#text;
+	}
+
+	#drawTool(turn: Turn): void {
+		const card = element("div", "nbstream-tool-result");
+		const head = element("div", "nbstream-tool-head");
+		head.append(element("span", "nbstream-tool-label", "Tool result"));
+		if (str(turn.name)) head.append(" ", element("code", "nbstream-tool-name", str(turn.name)));
+		card.append(head, element("pre", "nbstream-tool-output", prettyJson(str(turn.content))));
+		this.#body.replaceChildren(card);
+	}
+
+	#drawAssistant(turn: Turn, live: MessageState["live"]): void {
+		const streaming = live !== null;
+		const status = streaming ? "streaming" : str(turn.status) || "done";
+		this.root.dataset.status = status;
+		if (streaming) this.root.setAttribute("aria-busy", "true");
+		else this.root.removeAttribute("aria-busy");
+
+		const text = live ? live.text : str(turn.content);
+		const reasoning = live ? live.reasoning : str(turn.reasoning);
+		const tools = list(live ? live.tools : turn.tool_calls);
+		this.#text = text;
+		(this.#markdown as MarkdownView).update(text, streaming);
+		this.#drawReasoning(reasoning, streaming, streaming && text === "");
+		this.#put("waiting", streaming && !text && !reasoning && !tools.length ? this.#waiting() : null);
+		this.#drawTools(tools);
+		if (streaming) {
+			this.#put("error", null);
+			this.#put("footer", null);
+			return;
+		}
+		this.#drawError(status === "error" ? str(turn.error) || "The answer failed." : null);
+		this.#drawFooter(turn, status);
+	}
+
+	/** Collapsed above the answer; its own markdown view, so it is sanitized the same way. */
+	#drawReasoning(reasoning: string, streaming: boolean, cursor: boolean): void {
+		if (!reasoning) {
+			this.#put("reasoning", null);
+			this.#reasoning = null;
+			return;
+		}
+		if (!this.#reasoning) {
+			const details = element("details", "nbstream-reasoning");
+			const summary = element("summary", "");
+			const body = element("div", "nbstream-reasoning-body");
+			details.append(summary, body);
+			this.#reasoning = { summary, view: new MarkdownView(body) };
+			this.#put("reasoning", details);
+		}
+		const label = streaming ? "Reasoning…" : "Reasoning";
+		if (this.#reasoning.summary.textContent !== label) this.#reasoning.summary.textContent = label;
+		this.#reasoning.view.update(reasoning, cursor);
+	}
+
+	#waiting(): HTMLElement {
+		const existing = this.#parts.get("waiting");
+		if (existing) return existing;
+		const waiting = element("div", "nbstream-waiting");
+		const dots = element("span", "nbstream-dots");
+		dots.setAttribute("aria-hidden", "true");
+		dots.append(element("span", ""), element("span", ""), element("span", ""));
+		waiting.append(dots, element("span", "nbstream-sr-only", "Waiting for the model…"));
+		return waiting;
+	}
+
+	#drawTools(tools: ToolCall[]): void {
+		const key = JSON.stringify(tools);
+		if (key === this.#tools) return;
+		this.#tools = key;
+		if (!tools.length) {
+			this.#put("tools", null);
+			return;
+		}
+		const container = element("div", "nbstream-tools");
+		for (const call of tools) {
+			const card = element("div", "nbstream-tool-call");
+			const head = element("div", "nbstream-tool-head");
+			head.append(
+				element("span", "nbstream-tool-label", "Tool call"),
+				" ",
+				element("code", "nbstream-tool-name", str(call.name) || "(unnamed)"),
+			);
+			card.append(head);
+			const args = str(call.arguments);
+			if (args) card.append(element("pre", "nbstream-tool-args", prettyJson(args)));
+			container.append(card);
+		}
+		this.#put("tools", container);
+	}
+
+	/** Below the partial text, which stays: it is what the model managed to say. */
+	#drawError(message: string | null): void {
+		if (message === null) {
+			this.#put("error", null);
+			return;
+		}
+		const box = element("div", "nbstream-error");
+		box.setAttribute("role", "alert");
+		box.append(element("span", "nbstream-error-text", message));
+		this.#put("error", box);
+	}
+
+	/** Retry answers the last user message again, so only the last answer offers it. */
+	#drawRetry(state: MessageState): void {
+		const box = this.#parts.get("error");
+		if (!box) return;
+		let retry = box.querySelector<HTMLButtonElement>(".nbstream-retry");
+		const wanted = state.last && !state.busy;
+		if (wanted && !retry) {
+			retry = button("nbstream-retry", "Retry", "Retry");
+			retry.addEventListener("click", () => this.#host.send({ kind: "regenerate" }));
+			box.append(" ", retry);
+		} else if (!wanted && retry) {
+			retry.previousSibling?.remove();
+			retry.remove();
+		}
+	}
+
+	#drawFooter(turn: Turn, status: string): void {
+		const footer = element("div", "nbstream-msg-footer");
+		const stats = typeof turn.stats === "object" ? turn.stats : null;
+		const reason = str(stats?.finish_reason);
+		for (const flag of [status, reason]) {
+			const text = FLAGS.get(flag);
+			if (!text) continue;
+			const span = element("span", "nbstream-flag", text);
+			span.dataset.flag = flag;
+			footer.append(span);
+		}
+		for (const stat of statsItems(stats)) {
+			const span = element("span", "nbstream-stat", stat.text);
+			span.dataset.stat = stat.name;
+			span.title = stat.title;
+			footer.append(span);
+		}
+		this.#put("footer", footer.childElementCount ? footer : null);
+	}
+
+	#drawActions(state: MessageState): void {
+		if (this.#role === "tool") return;
+		let actions = this.#parts.get("actions");
+		if (!actions) {
+			actions = element("div", "nbstream-msg-actions");
+			const copy = button("nbstream-copy", "Copy message", "Copy");
+			copy.addEventListener("click", () => this.#host.copy(this.#text, copy));
+			actions.append(copy);
+			if (this.#role === "user") {
+				const edit = button("nbstream-edit", "Edit message", "Edit");
+				edit.addEventListener("click", () => this.#openEditor());
+				actions.append(edit);
+			}
+			this.#put("actions", actions);
+		}
+		const edit = actions.querySelector<HTMLButtonElement>(".nbstream-edit");
+		if (edit) edit.disabled = state.busy;
+		const send = this.#parts.get("editor")?.querySelector<HTMLButtonElement>(".nbstream-edit-send");
+		if (send) send.disabled = state.busy;
+
+		let regenerate = actions.querySelector<HTMLButtonElement>(".nbstream-regenerate");
+		const wanted = this.#role === "assistant" && state.last && !state.busy;
+		if (wanted && !regenerate) {
+			regenerate = button("nbstream-regenerate", "Regenerate answer", "Regenerate");
+			regenerate.addEventListener("click", () => this.#host.send({ kind: "regenerate" }));
+			actions.append(regenerate);
+		} else if (!wanted && regenerate) {
+			regenerate.remove();
+		}
+	}
+
+	#openEditor(): void {
+		if (this.#editor) {
+			this.#editor.focus({ preventScroll: true });
+			return;
+		}
+		const editor = element("div", "nbstream-edit-box");
+		const area = element("textarea", "nbstream-edit-input");
+		area.value = str(this.#turn.content);
+		area.rows = Math.min(8, Math.max(2, area.value.split("\n").length));
+		area.setAttribute("aria-label", "Edited message");
+		const send = button("nbstream-edit-send", "Send edit", "Send edit");
+		const cancel = button("nbstream-edit-cancel", "Cancel", "Cancel");
+		send.disabled = Boolean(
+			this.#parts.get("actions")?.querySelector<HTMLButtonElement>(".nbstream-edit")?.disabled,
+		);
+		const buttons = element("div", "nbstream-edit-buttons");
+		buttons.append(send, cancel);
+		editor.append(area, buttons);
+
+		send.addEventListener("click", () => this.#sendEdit());
+		cancel.addEventListener("click", () => this.#closeEditor(true));
+		area.addEventListener("keydown", (event) => {
+			if (event.key === "Enter" && !event.shiftKey && !composing(event)) {
+				event.preventDefault();
+				this.#sendEdit();
+			} else if (event.key === "Escape") {
+				event.preventDefault();
+				this.#closeEditor(true);
+			}
+		});
+
+		this.#editor = area;
+		this.#body.hidden = true;
+		this.#put("editor", editor);
+		area.focus({ preventScroll: true });
+	}
+
+	#sendEdit(): void {
+		const area = this.#editor;
+		const send = this.#parts.get("editor")?.querySelector<HTMLButtonElement>(".nbstream-edit-send");
+		if (!area || send?.disabled || !area.value.trim()) return;
+		this.#host.send({ kind: "edit", id: this.#turn.id, text: area.value });
+		this.#closeEditor(false);
+		this.#host.focusInput();
+	}
+
+	#closeEditor(refocus: boolean): void {
+		this.#put("editor", null);
+		this.#editor = null;
+		this.#body.hidden = false;
+		if (refocus)
+			this.#parts
+				.get("actions")
+				?.querySelector<HTMLElement>(".nbstream-edit")
+				?.focus({ preventScroll: true });
+	}
+
+	/** Show `el` as `part` (replacing what was there), or remove the part when null. */
+	#put(part: Part, el: HTMLElement | null): void {
+		const current = this.#parts.get(part);
+		if (current === el) return;
+		current?.remove();
+		if (!el) {
+			this.#parts.delete(part);
+			return;
+		}
+		const later = ORDER.slice(ORDER.indexOf(part) + 1);
+		const next = later.map((p) => this.#parts.get(p)).find((p) => p !== undefined) ?? null;
+		this.root.insertBefore(el, next);
+		this.#parts.set(part, el);
+	}
+}
+
+/** An Enter that only confirms an IME composition must not send (Safari reports it as keyCode 229). */
+export function composing(event: KeyboardEvent): boolean {
+	return event.isComposing || event.keyCode === 229;
+}

@@ -1,0 +1,75 @@
+/**
+ * The shapes of nbstream.Chat's state and messages. docs/chat-protocol.md is the
+ * source of truth; these types only mirror it. Everything here comes from the kernel
+ * and is untrusted: the code that reads it checks types before use.
+ */
+
+/** The texts of an answer that stream as deltas. */
+export type Lane = "text" | "reasoning";
+
+export interface ToolCall {
+	id: string;
+	name: string;
+	/** The raw string the model produced, possibly not valid JSON. */
+	arguments: string;
+}
+
+export interface TurnStats {
+	model?: string | null;
+	ttft?: number | null;
+	duration?: number | null;
+	tokens_per_second?: number | null;
+	tokens_estimated?: boolean;
+	prompt_tokens?: number | null;
+	completion_tokens?: number | null;
+	finish_reason?: string | null;
+}
+
+export type TurnStatus = "streaming" | "done" | "stopped" | "error";
+
+export interface Turn {
+	id: number;
+	role: "user" | "assistant" | "tool";
+	/** Markdown. For a streaming assistant turn: "" (the text is in `_live_text`). */
+	content: string;
+	status?: TurnStatus;
+	reasoning?: string;
+	tool_calls?: ToolCall[];
+	error?: string | null;
+	stats?: TurnStats | null;
+	/** Tool turns may name the tool they answer (not in the spec; shown when present). */
+	name?: string;
+}
+
+/** The synced traits of `nbstream.Chat`. */
+export interface ChatTraits {
+	_turns: Turn[];
+	system: string | null;
+	model_name: string;
+	backend: string;
+	is_streaming: boolean;
+	_stream: number;
+	_live_text: string;
+	_live_reasoning: string;
+	_live_tools: ToolCall[];
+}
+
+/** Browser → kernel. */
+export type ChatRequest =
+	| { kind: "send"; text: string }
+	| { kind: "stop" }
+	| { kind: "regenerate" }
+	| { kind: "edit"; id: number; text: string }
+	| { kind: "clear" }
+	| { kind: "resync"; lane: Lane; stream: number };
+
+type Handler = (...args: never[]) => void;
+
+/** The part of anywidget's model the chat uses (see ../types.ts for why not @anywidget/types). */
+export interface ChatModel {
+	get<K extends keyof ChatTraits>(key: K): ChatTraits[K];
+	set(values: Partial<ChatTraits>): void;
+	on(event: string, callback: Handler): void;
+	off(event?: string | null, callback?: Handler | null): void;
+	send(content: ChatRequest): void;
+}
