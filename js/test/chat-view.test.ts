@@ -508,6 +508,14 @@ describe("scrolling", () => {
 		expect(log.scrollTop).toBe(1300);
 		expect(jump.hidden).toBe(true);
 
+		// So does asking again (Regenerate, Retry, an edit) from a message further up.
+		userScrolls(log, 100);
+		expect(jump.hidden).toBe(false);
+		(button("Regenerate answer") as HTMLButtonElement).click();
+		expect(model.sent.at(-1)).toEqual({ kind: "regenerate" });
+		expect(log.scrollTop).toBe(1300);
+		expect(jump.hidden).toBe(true);
+
 		for (const spy of pageScrolls) expect(spy).not.toHaveBeenCalled();
 		for (const call of focus.mock.calls) expect(call[0]).toEqual({ preventScroll: true });
 	});

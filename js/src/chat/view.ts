@@ -347,7 +347,12 @@ export class ChatView {
 	};
 
 	readonly #host = {
-		send: (request: ChatRequest): void => this.#request(request),
+		send: (request: ChatRequest): void => {
+			this.#request(request);
+			// Regenerate, Retry and an edit start an answer: whoever asks wants to see it.
+			this.#stick = true;
+			this.#toBottom();
+		},
 		copy: (text: string, target: HTMLButtonElement): void => this.#copy(text, target),
 		focusInput: (): void => this.#focusInput(),
 	};
