@@ -148,3 +148,19 @@ def test_stop_of_an_async_answer_cancels_its_task_and_closes_the_upstream(kernel
     kernel.drain()
     kernel.check("await asyncio.sleep(0.2)")  # let the cancelled task close its stream
     assert printed(kernel, "server.stats.wait_for_disconnects(1, timeout=5)") == "True"
+
+
+def test_interrupting_ask_stops_the_answer_and_keeps_the_kernel(kernel: Kernel) -> None:
+    kernel.check("server.stats.reset(); chat = make_chat('sync-client', server)")
+    reply = kernel.interrupt_during(f"chat.ask({QUESTION!r})", after=1.0)
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert printed(kernel, "chat.last_answer.status, chat.is_streaming") == "stopped False"
+    assert printed(kernel, "len(chat.last_answer.text) > 10") == "True"
+    assert printed(kernel, "server.stats.wait_for_disconnects(1, timeout=5)") == "True"
+    # The chat is still usable.
+    kernel.check("chat = make_chat('sync-client', fast)")
+    assert (
+        printed(kernel, f"chat.ask({QUESTION!r}) == nbstream.local.answer(chat.messages[:1])")
+        == "True"
+    )
