@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nbstream.local.model import answer
+from nbstream.local.model import answer, long_answer
 from tests.browser_fixtures import open_and_run_all, wait_all_cells_done
 from tests.browser_harness import CHROMIUM, JupyterServer, copy_notebook, write_notebook
 
@@ -312,3 +312,55 @@ def test_cursor_blinks_unless_the_user_prefers_reduced_motion(
     else:
         assert style["animation"] not in ("none", "")
     wait_all_cells_done(page)
+
+
+IOPUB_LIMIT_WARNINGS = ("IOPub data rate exceeded", "IOPub message rate exceeded")
+
+
+@pytest.mark.parametrize("late_view", [False, True], ids=["one-view", "second-view-mid-stream"])
+def test_100k_tokens_as_fast_as_possible_arrive_whole_under_default_iopub_limits(
+    page: Any, lab_notebooks: JupyterServer, late_view: bool
+) -> None:
+    lab = lab_notebooks
+    n = 100_000
+    late = (
+        "def late_view(stream):\n"
+        "    for i, chunk in enumerate(stream):\n"
+        "        if i == 30_000:\n"
+        "            display(view)  # a second view of the same widget, mid-stream\n"
+        "        yield chunk\n"
+        if late_view
+        else "def late_view(stream):\n    return stream\n"
+    )
+    completion = local_completion({"answer_tokens": n, "tokens_per_second": 0})
+    name = write_notebook(
+        lab.root,
+        f"volume-{late_view}.ipynb",
+        [SETUP_CELL, late + f"text = view.stream(late_view({completion}))\nprint(len(text))"],
+    )
+    log_start = Path(lab.log.name).stat().st_size
+    open_and_run_all(page, lab, name)
+    wait_all_cells_done(page, timeout_ms=180_000)
+    views = page.locator(".nbstream-view")
+    assert views.count() == (2 if late_view else 1)
+    expected = long_answer(n)
+    # The kernel's own count, printed by the cell: the text was produced whole.
+    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+    assert str(len(expected)) in "\n".join(outputs)
+    for i in range(views.count()):
+        view = views.nth(i)
+        page.wait_for_function(
+            "el => el.getAttribute('data-streaming') === 'false'", arg=view.element_handle()
+        )
+        shown = view.locator(".nbstream-body").inner_text()
+        assert visible_letters(shown) == visible_letters(expected), f"view {i} differs"
+    # Jupyter's rate limiter never stepped in: no warning in the page or the server log.
+    page_text = page.locator(".jp-Notebook").inner_text()
+    server_log = Path(lab.log.name).read_text(errors="replace")[log_start:]
+    for warning in IOPUB_LIMIT_WARNINGS:
+        assert warning not in page_text
+        assert warning not in server_log
+    if late_view:
+        joined = [s for s in view_states(page) if s["view"] == 1]
+        assert joined[0]["streaming"] == "true"
+        assert joined[0]["letters"] > 0
