@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import zmq
+from jupyter_client.jsonutil import parse_date
 from jupyter_client.manager import KernelManager
+from jupyter_client.session import Session
 
 # Sample answer tokens, defined once as code so the kernel under test and the test itself
 # build the same list: ~3.4 characters a token (like the measured 20,000-token / 67 kB
@@ -58,6 +61,25 @@ class Traffic:
             for m in self.comm_msgs()
             if m["content"]["data"].get("method") == "update"
         ]
+
+
+@dataclass
+class WireMessage:
+    """One iopub message as it travelled: its size and header; the content on demand.
+
+    For cells whose traffic is too large to keep parsed (hundreds of MB of trait syncs).
+    """
+
+    msg_type: str
+    date: datetime
+    parent_id: str | None
+    nbytes: int  # all frames, as counted on the wire
+    parts: list[bytes]  # after the identities: signature, header, parent, metadata, content
+    session: Session
+
+    def content(self) -> dict[str, Any]:
+        content: dict[str, Any] = self.session.unpack(self.parts[4])
+        return content
 
 
 class Kernel:
@@ -120,6 +142,44 @@ class Kernel:
                 break
         self.client.get_shell_msg(timeout=timeout)  # the execute_reply
         return traffic
+
+    def run_each(self, code: str, timeout: float = 120) -> Iterator[WireMessage]:
+        """Execute ``code``; yield its iopub messages as they arrive, up to its idle.
+
+        Like :meth:`run`, but nothing is kept and contents are parsed only when asked for.
+        Consume the iterator to the end (that also reads the execute_reply).
+        """
+        session = self.client.session
+        msg_id = self.client.execute(code)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"cell did not finish within {timeout} s:\n{code}")
+            if not self._sub.poll(int(remaining * 1000)):
+                continue
+            frames = self._sub.recv_multipart(copy=True)
+            _, parts = session.feed_identities(frames, copy=True)
+            header = session.unpack(parts[1])
+            parent = session.unpack(parts[2]).get("msg_id")
+            date = parse_date(header["date"])
+            assert isinstance(date, datetime), header
+            msg = WireMessage(
+                msg_type=header["msg_type"],
+                date=date,
+                parent_id=parent,
+                nbytes=sum(len(f) for f in frames),
+                parts=parts,
+                session=session,
+            )
+            yield msg
+            if (
+                msg.msg_type == "status"
+                and parent == msg_id
+                and msg.content()["execution_state"] == "idle"
+            ):
+                break
+        self.client.get_shell_msg(timeout=timeout)  # the execute_reply
 
     def check(self, code: str, timeout: float = 120) -> Traffic:
         """Like :meth:`run`, but fail on an exception in the cell."""
