@@ -72,6 +72,15 @@ const TEXT_CONTAINERS = new Set([
 	"div",
 ]);
 
+/**
+ * Settled blocks are grouped, this many at a time, into `div.nbstream-chunk` wrappers
+ * with CSS containment. A 170 kB answer is ~2,000 top-level blocks, and without the
+ * wrappers Chromium walks all of them for layout and pre-paint on every frame: the
+ * browser benchmark measured frame cost doubling over the answer (5.4 → 11.7 ms);
+ * contained groups make that cost flat.
+ */
+const CHUNK_BLOCKS = 64;
+
 export interface MarkdownOptions {
 	/**
 	 * Called with each block's sanitized nodes before they go into the page, to add
@@ -79,6 +88,8 @@ export interface MarkdownOptions {
 	 * must keep the text where it was so the cursor still lands after the last character.
 	 */
 	decorate?: (fragment: DocumentFragment) => void;
+	/** Blocks per containment wrapper (tests use small ones). */
+	chunkBlocks?: number;
 }
 
 export class MarkdownView {
@@ -91,10 +102,14 @@ export class MarkdownView {
 	/** The last render lexed only the tail; at rest we lex everything once more. */
 	#partial = false;
 	#cursor: HTMLElement | null = null;
+	readonly #chunkBlocks: number;
+	/** The wrappers, in order; together they hold the first `#chunks.length * #chunkBlocks` blocks. */
+	#chunks: HTMLDivElement[] = [];
 
 	constructor(element: HTMLElement, options: MarkdownOptions = {}) {
 		this.element = element;
 		this.#decorate = options.decorate;
+		this.#chunkBlocks = Math.max(1, options.chunkBlocks ?? CHUNK_BLOCKS);
 	}
 
 	/** Show `text`; while `streaming`, with a cursor after its last character. */
@@ -117,6 +132,7 @@ export class MarkdownView {
 		let first = from;
 		const limit = Math.min(from + tokens.length, this.#blocks.length);
 		while (first < limit && (this.#blocks[first] as Block).html === htmls[first - from]) first++;
+		this.#unwrapFrom(first);
 		for (const block of this.#blocks.splice(first)) {
 			for (const node of block.nodes) node.remove();
 		}
@@ -134,6 +150,29 @@ export class MarkdownView {
 		});
 		// marked normalizes line endings; then sources and offsets disagree.
 		this.#exact = start === text.length;
+		this.#wrapSettled();
+	}
+
+	/** Group blocks that can no longer change into contained wrappers. */
+	#wrapSettled(): void {
+		const size = this.#chunkBlocks;
+		// Blocks near the end may still be lexed again while streaming: leave them free.
+		const settled = this.#blocks.length - 2 * OPEN_BLOCKS;
+		while ((this.#chunks.length + 1) * size <= settled) {
+			const chunk = document.createElement("div");
+			chunk.className = "nbstream-chunk";
+			const previous = this.#chunks.at(-1);
+			this.element.insertBefore(chunk, previous ? previous.nextSibling : this.element.firstChild);
+			const from = this.#chunks.length * size;
+			for (const block of this.#blocks.slice(from, from + size)) chunk.append(...block.nodes);
+			this.#chunks.push(chunk);
+		}
+	}
+
+	/** Dissolve the wrappers holding block `index` and later ones, before those change. */
+	#unwrapFrom(index: number): void {
+		const keep = Math.floor(index / this.#chunkBlocks);
+		for (const chunk of this.#chunks.splice(keep)) chunk.replaceWith(...chunk.childNodes);
 	}
 
 	/**

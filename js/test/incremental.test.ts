@@ -59,10 +59,13 @@ function oneShot(text: string): string {
 	return el.innerHTML;
 }
 
-/** The view's HTML without the cursor (and with split text merged back). */
+/** The view's HTML without the cursor and the grouping wrappers (text splits merged back). */
 function shown(view: MarkdownView): string {
 	const copy = view.element.cloneNode(true) as HTMLElement;
 	for (const cursor of Array.from(copy.querySelectorAll(".nbstream-cursor"))) cursor.remove();
+	for (const chunk of Array.from(copy.querySelectorAll(":scope > .nbstream-chunk"))) {
+		chunk.replaceWith(...Array.from(chunk.childNodes));
+	}
 	copy.normalize();
 	return copy.innerHTML;
 }
@@ -87,8 +90,9 @@ function splitAt(text: string, cuts: number[]): string[] {
 	return parts;
 }
 
-function streamAndCompare(text: string, chunks: string[]): void {
-	const view = new MarkdownView(document.createElement("div"));
+function streamAndCompare(text: string, chunks: string[], chunkBlocks = 2): void {
+	// Tiny groups, so every document exercises grouping and ungrouping.
+	const view = new MarkdownView(document.createElement("div"), { chunkBlocks });
 	let prefix = "";
 	for (const chunk of chunks) {
 		prefix += chunk;
@@ -98,7 +102,10 @@ function streamAndCompare(text: string, chunks: string[]): void {
 	}
 	view.update(text, false);
 	expect(view.element.querySelector(".nbstream-cursor")).toBeNull();
-	expect(view.element.innerHTML).toBe(oneShot(text));
+	expect(shown(view)).toBe(oneShot(text));
+	// Grouping never nests and never leaves an empty group behind.
+	const groups = Array.from(view.element.querySelectorAll(".nbstream-chunk"));
+	expect(groups.every((g) => g.parentElement === view.element && g.childNodes.length > 0)).toBe(true);
 }
 
 describe("incremental markdown equals a one-shot render", () => {
@@ -174,5 +181,39 @@ describe("incremental markdown equals a one-shot render", () => {
 		expect(view.element.querySelector("a")).toBeNull();
 		view.update("[x][r]\n\nmore\n\n[r]: https://example.com", false);
 		expect(view.element.querySelector("a")?.getAttribute("href")).toBe("https://example.com");
+	});
+});
+
+describe("settled blocks are grouped for the browser's sake", () => {
+	it("wraps all but the open tail, and unwraps when an early block changes", () => {
+		const body = document.createElement("div");
+		const view = new MarkdownView(body, { chunkBlocks: 4 });
+		const paragraphs = Array.from({ length: 30 }, (_, i) => `Paragraph ${i} with [a link][d].`);
+		const text = paragraphs.join("\n\n");
+		view.update(text, true);
+		const groups = body.querySelectorAll(":scope > .nbstream-chunk");
+		expect(groups.length).toBeGreaterThan(3);
+		// The newest blocks stay outside any group: they may still be lexed again.
+		expect(body.lastElementChild?.classList.contains("nbstream-chunk")).toBe(false);
+		const kept = groups[0]?.firstElementChild;
+		// A late definition changes every paragraph: the groups dissolve and re-form.
+		const defined = `${text}\n\n[d]: https://example.com/d`;
+		view.update(defined, false);
+		expect(shown(view)).toBe(oneShot(defined));
+		expect(body.querySelectorAll("a[href='https://example.com/d']").length).toBe(30);
+		expect(kept?.isConnected).toBe(false);
+		expect(body.querySelectorAll(":scope > .nbstream-chunk").length).toBeGreaterThan(3);
+	});
+
+	it("with the default size, a long answer ends up in groups of 64 blocks", () => {
+		const body = document.createElement("div");
+		const view = new MarkdownView(body);
+		const text = Array.from({ length: 300 }, (_, i) => `Line ${i}.`).join("\n\n");
+		view.update(text, false);
+		const groups = Array.from(body.querySelectorAll(":scope > .nbstream-chunk"));
+		// marked gives each paragraph and its blank-line separator a block of its own.
+		expect(groups.length).toBe(Math.floor((599 - 8) / 64));
+		expect(groups.every((g) => g.children.length === 32)).toBe(true);
+		expect(shown(view)).toBe(oneShot(text));
 	});
 });
