@@ -15,12 +15,10 @@ const common = {
 };
 
 const builds = [
-	// marked is bundled in: a notebook frontend has no module resolver for bare imports.
+	// One bundle for both widgets (see src/index.ts). marked is bundled in: a notebook
+	// frontend has no module resolver for bare imports.
 	{ ...common, entryPoints: { widget: "src/index.ts" }, format: "esm" },
-	{ ...common, entryPoints: { widget: "src/styles.css" } },
-	// The Chat widget: its own bundle, sharing the modules above (and, through @import, the CSS).
-	{ ...common, entryPoints: { chat: "src/chat/index.ts" }, format: "esm" },
-	{ ...common, entryPoints: { chat: "src/chat/styles.css" } },
+	{ ...common, entryPoints: { widget: "src/widget.css" } },
 ];
 
 if (process.argv.includes("--watch")) {

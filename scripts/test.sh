@@ -27,10 +27,7 @@ rm -rf dist
 import glob, zipfile
 wheel, = glob.glob("dist/nbstream-*.whl")
 names = set(zipfile.ZipFile(wheel).namelist())
-missing = {
-    "nbstream/static/widget.js", "nbstream/static/widget.css",
-    "nbstream/static/chat.js", "nbstream/static/chat.css", "nbstream/py.typed",
-} - names
+missing = {"nbstream/static/widget.js", "nbstream/static/widget.css", "nbstream/py.typed"} - names
 assert not missing, f"{wheel} lacks {sorted(missing)}"
 print(f"{wheel}: bundle included")
 PYEOF

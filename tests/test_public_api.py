@@ -48,12 +48,19 @@ def test_widget_carries_the_built_bundle(recorder: object) -> None:
     assert "nbstream-view" in state["_css"]
 
 
-def test_chat_carries_its_own_bundle(recorder: object) -> None:
+def test_chat_carries_the_same_bundle(recorder: object) -> None:
     static = Path(nbstream.__file__).parent / "static"
     state = nbstream.Chat(lambda _m: ["x"]).get_state(["_esm", "_css"])
-    assert state["_esm"] == (static / "chat.js").read_text()
-    assert state["_css"] == (static / "chat.css").read_text()
+    assert state["_esm"] == (static / "widget.js").read_text()
+    assert state["_css"] == (static / "widget.css").read_text()
     assert "nbstream-chat" in state["_css"]
+
+
+def test_the_bundle_fits_the_budget() -> None:
+    # Sent with every widget instance and stored once per instance in saved notebooks.
+    static = Path(nbstream.__file__).parent / "static"
+    assert sorted(p.name for p in static.iterdir()) == ["widget.css", "widget.js"]
+    assert sum(p.stat().st_size for p in static.iterdir()) <= 100 * 1024
 
 
 def test_public_methods_of_the_widgets_are_documented() -> None:

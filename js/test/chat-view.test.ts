@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import widget from "../src/chat/index";
 import { connectLanes } from "../src/chat/lanes";
 import type { ChatTraits } from "../src/chat/types";
 import { ChatView } from "../src/chat/view";
+import widget from "../src/index";
 import { answer, FakeChatModel, KernelTurn, STATS, user } from "./chat-helpers";
 import { ManualFrames } from "./fake-model";
 

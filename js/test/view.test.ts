@@ -277,3 +277,26 @@ describe("anywidget entry", () => {
 		cleanup();
 	});
 });
+
+describe("the one entry point", () => {
+	it("draws a StreamView for a StreamView model and a chat for a Chat model", async () => {
+		const { default: widget, isChat } = await import("../src/index");
+		const { FakeChatModel } = await import("./chat-helpers");
+		const stream = new FakeModel({ content: "**hi**", is_streaming: false, error: null, _stream: 0 });
+		const chat = new FakeChatModel();
+		expect(isChat(stream)).toBe(false);
+		expect(isChat(chat)).toBe(true);
+		for (const [model, chatShown] of [
+			[stream, false],
+			[chat, true],
+		] as const) {
+			const el = document.createElement("div");
+			const dispose = widget.initialize({ model });
+			const cleanup = widget.render({ model, el });
+			expect(el.querySelector(".nbstream-view")).not.toBeNull();
+			expect(el.querySelector(".nbstream-chat") !== null).toBe(chatShown);
+			cleanup();
+			dispose();
+		}
+	});
+});

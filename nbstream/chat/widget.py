@@ -74,8 +74,8 @@ class Chat(ProtocolWidget):
         is_streaming: Whether an answer is streaming.
     """
 
-    _esm = _STATIC / "chat.js"
-    _css = _STATIC / "chat.css"
+    _esm = _STATIC / "widget.js"  # one bundle for both widgets (js/src/index.ts)
+    _css = _STATIC / "widget.css"
 
     system = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     model_name = traitlets.Unicode("").tag(sync=True)
