@@ -19,7 +19,7 @@ from jupyter_client.manager import KernelManager
 from jupyter_client.session import Session
 
 # Sample answer tokens, defined once as code so the kernel under test and the test itself
-# build the same list: ~3.4 characters a token (like the measured 20,000-token / 67 kB
+# build the same list: ~4.5 characters a token (longer than the measured 20,000-token / 67 kB
 # answer), with multi-byte and astral characters so UTF-16 offsets are exercised.
 SAMPLE_TOKENS_CODE = """
 _words = ["stream", " the", " answer", "—", " 🚀", " é", "\\n", " **bold**", " `code`", " a"]
