@@ -118,12 +118,7 @@ class Kernel:
         traffic = Traffic()
         deadline = time.monotonic() + timeout
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"cell did not finish within {timeout} s:\n{code}")
-            if not self._sub.poll(int(remaining * 1000)):
-                continue
-            frames = self._sub.recv_multipart(copy=True)
+            frames = self._next_frames(deadline, f"cell did not finish within {timeout} s:\n{code}")
             traffic.nbytes += sum(len(f) for f in frames)
             _, parts = session.feed_identities(frames, copy=True)
             msg = session.deserialize(parts, content=True, copy=True)
@@ -153,12 +148,7 @@ class Kernel:
         msg_id = self.client.execute(code)
         deadline = time.monotonic() + timeout
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"cell did not finish within {timeout} s:\n{code}")
-            if not self._sub.poll(int(remaining * 1000)):
-                continue
-            frames = self._sub.recv_multipart(copy=True)
+            frames = self._next_frames(deadline, f"cell did not finish within {timeout} s:\n{code}")
             _, parts = session.feed_identities(frames, copy=True)
             header = session.unpack(parts[1])
             parent = session.unpack(parts[2]).get("msg_id")
@@ -225,14 +215,20 @@ class Kernel:
         """Read iopub until a message satisfies ``predicate``; return that message."""
         session = self.client.session
         deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            if not self._sub.poll(int(remaining * 1000)):
-                continue
-            _, parts = session.feed_identities(self._sub.recv_multipart(copy=True), copy=True)
+        while True:
+            frames = self._next_frames(deadline, f"no matching iopub message within {timeout} s")
+            _, parts = session.feed_identities(frames, copy=True)
             msg: dict[str, Any] = session.deserialize(parts, content=True, copy=True)
             if predicate(msg):
                 return msg
-        raise TimeoutError(f"no matching iopub message within {timeout} s")
+
+    def _next_frames(self, deadline: float, timeout_message: str) -> list[bytes]:
+        """The next iopub message's raw frames; TimeoutError past ``deadline``."""
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self._sub.poll(int(remaining * 1000)):
+                frames: list[bytes] = self._sub.recv_multipart(copy=True)
+                return frames
+        raise TimeoutError(timeout_message)
 
     def drain(self, quiet: float = 0.3) -> None:
         """Drop iopub messages until none arrives for ``quiet`` seconds."""
