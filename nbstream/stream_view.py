@@ -54,6 +54,9 @@ class StreamView(ProtocolWidget):
         content: The text (markdown). Mid-stream it reads as the text so far.
         is_streaming: Whether a stream is running.
         error: Why the last stream failed (``"Type: message"``, never an API key), or None.
+        allow_images: Whether markdown images are loaded. Off by default: the model
+            chooses the URL, and a remote image tells its server that (and from where)
+            the notebook was opened. Off, an image shows as its alt text and address.
     """
 
     _esm = _STATIC / "widget.js"
@@ -62,14 +65,23 @@ class StreamView(ProtocolWidget):
     content = LiveText("", channel="_channel").tag(sync=True)
     is_streaming = traitlets.Bool(False).tag(sync=True)
     error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    allow_images = traitlets.Bool(False).tag(sync=True)
     # Id of the current stream: lets the browser drop messages of an earlier stream.
     _stream = traitlets.Int(0).tag(sync=True)
 
-    def __init__(self, content: str = "", *, max_messages_per_second: float = 30.0) -> None:
+    def __init__(
+        self,
+        content: str = "",
+        *,
+        allow_images: bool = False,
+        max_messages_per_second: float = 30.0,
+    ) -> None:
         """Create a view, optionally showing ``content`` already.
 
         Args:
             content: Initial markdown.
+            allow_images: Load markdown images (http, https and data: images); see
+                :attr:`allow_images`.
             max_messages_per_second: Upper bound on delta messages while streaming.
                 Jupyter drops iopub messages past its rate limits, so keep it modest.
         """
@@ -79,7 +91,7 @@ class StreamView(ProtocolWidget):
             )
         self._running = threading.Lock()  # held from _begin to _end
         self._channel = DeltaChannel(self._send_custom, interval=1 / max_messages_per_second)
-        super().__init__(content=content)
+        super().__init__(content=content, allow_images=allow_images)
         self.on_msg(self._on_browser_msg)
 
     def __repr__(self) -> str:

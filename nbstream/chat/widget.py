@@ -63,6 +63,8 @@ class Chat(ProtocolWidget):
         client: Where answers come from; None for the embedded local model.
         model: The model to ask (required with an OpenAI client).
         system: A system prompt, sent first with every request.
+        allow_images: Load markdown images in answers. Off by default: the model
+            chooses the URL, and a remote image tells its server the notebook was opened.
         **params: Passed to ``chat.completions.create``. ``stream_options`` defaults to
             ``{"include_usage": True}`` so the footer can show token usage; pass
             ``stream_options=None`` for a server that rejects it.
@@ -72,6 +74,7 @@ class Chat(ProtocolWidget):
         model_name: The model shown in the header.
         backend: Where it runs, as shown in the header ("local model", a host, a function).
         is_streaming: Whether an answer is streaming.
+        allow_images: Whether markdown images in answers are loaded.
     """
 
     _esm = _STATIC / "widget.js"  # one bundle for both widgets (js/src/index.ts)
@@ -81,6 +84,7 @@ class Chat(ProtocolWidget):
     model_name = traitlets.Unicode("").tag(sync=True)
     backend = traitlets.Unicode("").tag(sync=True)
     is_streaming = traitlets.Bool(False).tag(sync=True)
+    allow_images = traitlets.Bool(False).tag(sync=True)
     _turns = traitlets.List(traitlets.Dict()).tag(sync=True)
     _stream = traitlets.Int(0).tag(sync=True)
     _live_text = LiveText("", channel="_text_channel").tag(sync=True)
@@ -93,6 +97,7 @@ class Chat(ProtocolWidget):
         model: str | None = None,
         *,
         system: str | None = None,
+        allow_images: bool = False,
         **params: Any,
     ) -> None:
         if system is not None and not isinstance(system, str):
@@ -108,7 +113,10 @@ class Chat(ProtocolWidget):
         # The kernel's event loop (cells run on it): where AsyncOpenAI clients live.
         self._loop = _running_loop()
         super().__init__(
-            system=system, model_name=self._backend.model_name, backend=self._backend.label
+            system=system,
+            model_name=self._backend.model_name,
+            backend=self._backend.label,
+            allow_images=allow_images,
         )
         self.on_msg(self._on_browser_msg)
 
