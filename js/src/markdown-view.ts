@@ -90,6 +90,8 @@ export interface MarkdownOptions {
 	decorate?: (fragment: DocumentFragment) => void;
 	/** Blocks per containment wrapper (tests use small ones). */
 	chunkBlocks?: number;
+	/** Load images (see markdown.ts `RenderOptions`); can be changed later with `setAllowImages`. */
+	allowImages?: boolean;
 }
 
 export class MarkdownView {
@@ -105,18 +107,31 @@ export class MarkdownView {
 	readonly #chunkBlocks: number;
 	/** The wrappers, in order; together they hold the first `#chunks.length * #chunkBlocks` blocks. */
 	#chunks: HTMLDivElement[] = [];
+	#allowImages: boolean;
+	/** The image option changed since the last render: every block must be rendered again. */
+	#stale = false;
 
 	constructor(element: HTMLElement, options: MarkdownOptions = {}) {
 		this.element = element;
 		this.#decorate = options.decorate;
 		this.#chunkBlocks = Math.max(1, options.chunkBlocks ?? CHUNK_BLOCKS);
+		this.#allowImages = Boolean(options.allowImages);
+	}
+
+	/** Load images or show placeholders from the next `update` on. Cheap when unchanged. */
+	setAllowImages(allow: boolean): void {
+		if (allow === this.#allowImages) return;
+		this.#allowImages = allow;
+		this.#stale = true;
 	}
 
 	/** Show `text`; while `streaming`, with a cursor after its last character. */
 	update(text: string, streaming: boolean): void {
 		this.#removeCursor();
-		if (text !== this.#text || (!streaming && this.#partial)) {
-			const from = streaming ? this.#reusableHead(text) : 0;
+		if (text !== this.#text || (!streaming && this.#partial) || this.#stale) {
+			// Blocks are compared by their HTML, so only those with an image are replaced.
+			const from = streaming && !this.#stale ? this.#reusableHead(text) : 0;
+			this.#stale = false;
 			this.#render(text, from);
 			this.#text = text;
 			this.#partial = from > 0;
@@ -128,7 +143,8 @@ export class MarkdownView {
 	#render(text: string, from: number): void {
 		const offset = from > 0 ? (this.#blocks[from] as Block).start : 0;
 		const tokens = lex(offset > 0 ? text.slice(offset) : text);
-		const htmls = tokens.map((token) => toHtml([token]));
+		const options = { allowImages: this.#allowImages };
+		const htmls = tokens.map((token) => toHtml([token], options));
 		let first = from;
 		const limit = Math.min(from + tokens.length, this.#blocks.length);
 		while (first < limit && (this.#blocks[first] as Block).html === htmls[first - from]) first++;
@@ -140,7 +156,7 @@ export class MarkdownView {
 		tokens.forEach((token, i) => {
 			if (from + i >= first) {
 				const html = htmls[i] as string;
-				const fragment = sanitizedFragment(html);
+				const fragment = sanitizedFragment(html, options);
 				this.#decorate?.(fragment);
 				const nodes = Array.from(fragment.childNodes);
 				this.element.append(fragment);

@@ -9,6 +9,8 @@ export interface Traits {
 	is_streaming: boolean;
 	error: string | null;
 	_stream: number;
+	/** Load markdown images (see markdown.ts); absent in state saved by older versions. */
+	allow_images?: boolean;
 }
 
 export interface DeltaMessage {

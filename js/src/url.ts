@@ -26,6 +26,22 @@ export function isSafeUrl(url: string): boolean {
 	return pathStart >= 0 && pathStart < colon;
 }
 
+// Images are fetched by the browser as soon as they are shown, so the rule is an
+// allowlist of whole URLs, not of schemes: absolute http(s) with nothing the URL parser
+// would strip or reinterpret, or an inline raster image (never SVG, which can hold script).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const IMAGE_HTTP = /^https?:\/\/[^\u0000-\u0020\u007f-\u009f"'<>\\`]+$/i;
+const IMAGE_DATA = /^data:image\/(?:png|gif|jpeg|webp)(?:;base64)?,[a-z0-9+/=%._~-]*$/i;
+
+/**
+ * True if `url` (already entity-decoded) may be loaded as an image when the user has
+ * allowed images: http(s), or a data: URL of a PNG, GIF, JPEG or WebP. Relative URLs
+ * are refused too: they would resolve against the Jupyter server.
+ */
+export function isSafeImageUrl(url: string): boolean {
+	return IMAGE_HTTP.test(url) || IMAGE_DATA.test(url);
+}
+
 const NAMED: Record<string, string> = {
 	amp: "&",
 	lt: "<",

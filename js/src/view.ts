@@ -9,7 +9,13 @@ import type { StreamModel } from "./types";
 
 export { animationFrames, type FrameScheduler } from "./frames";
 
-const WATCHED = ["change:content", "change:is_streaming", "change:error", "change:_stream"];
+const WATCHED = [
+	"change:content",
+	"change:is_streaming",
+	"change:error",
+	"change:_stream",
+	"change:allow_images",
+];
 
 export class StreamView {
 	readonly root: HTMLDivElement;
@@ -71,6 +77,7 @@ export class StreamView {
 		} else {
 			this.#waiting.remove();
 		}
+		this.#markdown.setAllowImages(Boolean(model.get("allow_images")));
 		this.#markdown.update(text, streaming);
 		this.#showError(error);
 		this.#announce(streaming, error);

@@ -37,12 +37,27 @@ export const PAYLOADS = [
 ];
 
 const FORBIDDEN =
-	"script, iframe, style, svg, math, img, object, embed, form, link, meta, base, frame, video, audio";
+	"script, iframe, style, svg, math, object, embed, form, link, meta, base, frame, video, audio";
 const SAFE_HREF = /^(https?:|mailto:|#|\/|\.|[^:/?#]*(?:[/?#]|$))/i;
+/** What an image may load once the user allows images: the rule of url.ts, restated. */
+const IMAGE_SRC =
+	/^(?:https?:\/\/[^\s"'<>\\`]+|data:image\/(?:png|gif|jpeg|webp)(?:;base64)?,[a-z0-9+/=%._~-]*)$/i;
+const IMAGE_ATTRIBUTES = ["alt", "decoding", "loading", "referrerpolicy", "src"];
 
-/** Everything the brief promises about untrusted output, checked on a live subtree. */
-export function expectSafe(root: Element, payload: string): void {
+/**
+ * Everything the brief promises about untrusted output, checked on a live subtree.
+ * With `images`, an <img> may appear, but only as markdown.ts emits it for a safe URL.
+ */
+export function expectSafe(root: Element, payload: string, options: { images?: boolean } = {}): void {
 	expect(root.querySelector(FORBIDDEN), payload).toBeNull();
+	for (const img of Array.from(root.querySelectorAll("img"))) {
+		expect(options.images, `${payload}: an <img> while images are off`).toBe(true);
+		expect(img.getAttributeNames().sort(), payload).toEqual(IMAGE_ATTRIBUTES);
+		expect(img.getAttribute("src"), payload).toMatch(IMAGE_SRC);
+		expect(img.getAttribute("loading"), payload).toBe("lazy");
+		expect(img.getAttribute("referrerpolicy"), payload).toBe("no-referrer");
+		expect(img.getAttribute("decoding"), payload).toBe("async");
+	}
 	for (const el of Array.from(root.querySelectorAll("*"))) {
 		for (const { name } of Array.from(el.attributes)) {
 			expect(name.toLowerCase().startsWith("on"), `${payload}: ${name} on <${el.localName}>`).toBe(false);

@@ -26,6 +26,8 @@ export interface MessageState {
 	last: boolean;
 	/** An answer is streaming somewhere in the chat. */
 	busy: boolean;
+	/** The user allowed images (the Chat's `allow_images`). */
+	images: boolean;
 }
 
 /** The parts of a message, in page order. Each is present only while it has something to show. */
@@ -81,6 +83,7 @@ export class MessageView {
 	#reasoning: { summary: HTMLElement; view: MarkdownView } | null = null;
 	#tools = "";
 	#editor: HTMLTextAreaElement | null = null;
+	#images = false;
 
 	constructor(turn: Turn, host: MessageHost) {
 		this.#turn = turn;
@@ -103,6 +106,12 @@ export class MessageView {
 	 * kernel sets `_turns` again, and only then is a turn compared by value.
 	 */
 	update(turn: Turn, state: MessageState): void {
+		if (state.images !== this.#images) {
+			this.#images = state.images;
+			this.#markdown?.setAllowImages(state.images);
+			this.#reasoning?.view.setAllowImages(state.images);
+			this.#drawn = null; // draw the turn again, now with or without its images
+		}
 		const fresh = turn !== this.#turn || this.#drawn === null;
 		this.#turn = turn;
 		let redrawn = false;
@@ -176,7 +185,7 @@ export class MessageView {
 			const summary = element("summary", "");
 			const body = element("div", "nbstream-reasoning-body");
 			details.append(summary, body);
-			this.#reasoning = { summary, view: new MarkdownView(body) };
+			this.#reasoning = { summary, view: new MarkdownView(body, { allowImages: this.#images }) };
 			this.#put("reasoning", details);
 		}
 		const label = streaming ? "Reasoning…" : "Reasoning";

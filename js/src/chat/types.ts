@@ -52,6 +52,8 @@ export interface ChatTraits {
 	_live_text: string;
 	_live_reasoning: string;
 	_live_tools: ToolCall[];
+	/** Load markdown images in answers (see ../markdown.ts); absent in older saved state. */
+	allow_images?: boolean;
 }
 
 /** Browser → kernel. */

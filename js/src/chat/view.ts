@@ -22,6 +22,7 @@ const WATCHED = [
 	"_live_text",
 	"_live_reasoning",
 	"_live_tools",
+	"allow_images",
 ].map((name) => `change:${name}`);
 
 /** Within this many pixels of the bottom, the log counts as "at the bottom" and follows new text. */
@@ -191,6 +192,7 @@ export class ChatView {
 			tools: Array.isArray(tools) ? (tools as ToolCall[]) : [],
 		};
 
+		const images = Boolean(this.#model.get("allow_images"));
 		const roles = new Map(turns.map((turn) => [turn.id, turn.role]));
 		for (const [id, view] of this.#messages) {
 			if (roles.get(id) === view.root.dataset.role) continue;
@@ -210,6 +212,7 @@ export class ChatView {
 				live: turn.id === liveId ? live : null,
 				last: turn.id === lastAssistant,
 				busy: streaming,
+				images,
 			});
 			// Moves only what is out of place; in the usual append-only case, nothing.
 			const current = this.#log.children[index];
