@@ -10,7 +10,11 @@ import re
 from collections.abc import Iterable
 
 __all__ = [
+    "IdleTimeoutError",
+    "IncompleteStreamError",
     "SourceError",
+    "StreamClosedError",
+    "StreamError",
     "StreamInProgressError",
     "describe_error",
     "redact",
@@ -27,6 +31,33 @@ class SourceError(TypeError):
 
 class StreamInProgressError(RuntimeError):
     """A stream was started on a view that is already streaming."""
+
+
+class StreamError(RuntimeError):
+    """The stream itself reported a failure, in-band or by how it ended.
+
+    For example a Responses API ``error`` event, a server that answered a streaming
+    request with a JSON error, or a stream that broke off. Errors the ``openai`` SDK
+    raises itself (``openai.APIError`` and its subclasses) pass through unchanged.
+    """
+
+
+class IncompleteStreamError(StreamError):
+    """The stream ended before the model said it had finished.
+
+    An OpenAI-compatible stream ends with a ``finish_reason`` (or a Responses API
+    ``response.completed``). Without one the answer is cut short: the connection was
+    closed early, or the server reported an error in a form the SDK ignores (llama.cpp
+    sends ``error:`` lines).
+    """
+
+
+class IdleTimeoutError(StreamError, TimeoutError):
+    """Nothing arrived from the source for longer than the idle timeout allows."""
+
+
+class StreamClosedError(StreamError):
+    """The widget was closed while it was streaming; the stream was stopped."""
 
 
 # Shapes of credentials that can leak into exception text: OpenAI-style keys (sk-…,

@@ -1,14 +1,25 @@
 """Turn anything that streams text into one sequence of typed events.
 
-A source is an OpenAI ``Stream``/``AsyncStream`` of ``ChatCompletionChunk``, a
-``ChatCompletion`` (not streamed), chunks as plain dicts (raw JSON), or any iterable /
-async iterable of ``str``. Provider quirks are handled here, in one place, so everything
-downstream sees only :data:`Event` values:
+A source is an OpenAI ``Stream``/``AsyncStream`` of ``ChatCompletionChunk`` or of
+Responses API events, a ``ChatCompletion`` (not streamed), chunks as plain dicts (raw
+JSON), or any iterable / async iterable of ``str``. Provider quirks are handled here, in
+one place, so everything downstream sees only :data:`~nbstream.events.Event` values:
 
-- chunks with empty ``choices`` (Azure's first chunk, the usage chunk), a ``delta`` of
-  ``None``, and ``content`` of ``None`` or ``""`` produce no text event;
-- ``reasoning_content`` / ``reasoning`` deltas become :class:`ReasoningDelta`, never text;
-- UTF-16 surrogate halves split across deltas are joined (a lone half becomes U+FFFD).
+- chunks with empty ``choices`` (Azure's first chunk with ``prompt_filter_results``, the
+  usage chunk), a missing ``delta`` (Azure's annotation chunks), and ``content`` of
+  ``None`` or ``""`` produce no text event; ``content_filter_results`` are ignored;
+- reasoning in ``reasoning_content`` (vLLM, DeepSeek, LM Studio), ``reasoning`` (Ollama,
+  OpenRouter) or only ``reasoning_details`` becomes :class:`ReasoningDelta`, once, and
+  never text; ``delta.content`` as a list of typed parts (Mistral) is split into text
+  and thinking;
+- ``refusal`` deltas become :class:`RefusalDelta`;
+- usage comes from ``usage`` on any chunk (vLLM sends it on every one: the last wins)
+  or from Groq's ``x_groq.usage``;
+- UTF-16 surrogate halves split across deltas are joined (a lone half becomes U+FFFD);
+- failures the SDK does not raise become :class:`~nbstream.errors.StreamError`: an
+  ``error`` chunk in raw JSON, a Responses API ``error`` / ``response.failed`` event, a
+  JSON error body sent with status 200, and an SDK stream that ends before the model
+  finished (:class:`~nbstream.errors.IncompleteStreamError`).
 
 :class:`ChunkParser` is pure (no I/O); :func:`iter_events` and :func:`aiter_events` are
 the sync and async twins that drive it.
@@ -17,18 +28,31 @@ the sync and async twins that drive it.
 from __future__ import annotations
 
 import inspect
+import json
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from typing import Any, Literal
 
-from nbstream.errors import SourceError
+import openai
+
+from nbstream.errors import IncompleteStreamError, SourceError, StreamError
+from nbstream.events import (
+    Event,
+    Finish,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
+from nbstream.responses_api import ENDING_EVENTS, field, is_responses_event, responses_events
 
 __all__ = [
     "ChunkParser",
     "Event",
     "Finish",
     "ReasoningDelta",
+    "RefusalDelta",
     "TextDelta",
     "ThinkSplitter",
     "ToolCallDelta",
@@ -39,57 +63,6 @@ __all__ = [
     "iter_events",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class TextDelta:
-    """A piece of answer text."""
-
-    text: str
-    type: Literal["text"] = "text"
-
-
-@dataclass(frozen=True, slots=True)
-class ReasoningDelta:
-    """A piece of the model's reasoning, kept apart from the answer."""
-
-    text: str
-    type: Literal["reasoning"] = "reasoning"
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Token counts, when the provider sends them."""
-
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    total_tokens: int | None
-    type: Literal["usage"] = "usage"
-
-
-@dataclass(frozen=True, slots=True)
-class Finish:
-    """Why the model stopped (``stop``, ``length``, ``content_filter``, ``tool_calls``…)."""
-
-    reason: str
-    type: Literal["finish"] = "finish"
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCallDelta:
-    """A piece of a tool call: the call at ``index`` gets these fields (or more arguments).
-
-    Providers send the id and name once, then the arguments in pieces; see
-    :class:`nbstream.chat.tools.ToolCallAssembler` for putting them together.
-    """
-
-    index: int
-    id: str | None
-    name: str | None
-    arguments: str
-    type: Literal["tool_call"] = "tool_call"
-
-
-Event: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | Usage | Finish
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _HIGH_SURROGATE_FIRST, _HIGH_SURROGATE_LAST = "\ud800", "\udbff"
@@ -129,22 +102,27 @@ def _combine_surrogates(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
-def _field(obj: object, name: str) -> Any:
-    """Read ``name`` from a pydantic model (including provider extras) or a mapping."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
+_field = field
 
 
 class ChunkParser:
     """Pure accumulator: feed it source items, get :data:`Event` values back.
 
-    One parser per stream; it holds the surrogate state between deltas.
+    One parser per stream; it holds the surrogate state between deltas and remembers
+    whether the model said it had finished.
     """
 
     def __init__(self) -> None:
         self._text = _SurrogateJoiner()
         self._reasoning = _SurrogateJoiner()
+        self._refusal = _SurrogateJoiner()
+        self._structured = False  # chunks or events seen, not just text
+        self._finished = False
+
+    @property
+    def finished(self) -> bool:
+        """Whether the stream said the answer is whole (a finish reason, or completed)."""
+        return self._finished
 
     def feed(self, item: object) -> list[Event]:
         """Events for one item of the source (often none, usually one)."""
@@ -153,11 +131,20 @@ class ChunkParser:
             return [TextDelta(text)] if text else []
         if isinstance(item, str):
             return self.feed(str(item))
+        self._structured = True
         if _field(item, "choices") is not None:
             return self._feed_chunk(item)
+        if is_responses_event(item):
+            if _field(item, "type") in ENDING_EVENTS:
+                self._finished = True
+            return self._joined(responses_events(item))
+        error = _field(item, "error")
+        if error is not None:
+            # Raw JSON sources see the in-band error the SDK would have raised.
+            raise StreamError(_error_message(error))
         raise SourceError(
             f"the source yielded {type(item).__name__!s}, which is neither text (str) nor "
-            "an OpenAI chat completion chunk"
+            "an OpenAI chat completion chunk or Responses API event"
         )
 
     def close(self) -> list[Event]:
@@ -167,7 +154,26 @@ class ChunkParser:
             events.append(TextDelta(text))
         if reasoning := self._reasoning.flush():
             events.append(ReasoningDelta(reasoning))
+        if refusal := self._refusal.flush():
+            events.append(RefusalDelta(refusal))
         return events
+
+    def _joined(self, events: list[Event]) -> list[Event]:
+        # Responses API deltas can split surrogate pairs just like chat chunks.
+        out: list[Event] = []
+        for event in events:
+            if isinstance(event, TextDelta):
+                text = self._text.push(event.text)
+                out.extend([TextDelta(text)] if text else [])
+            elif isinstance(event, ReasoningDelta):
+                text = self._reasoning.push(event.text)
+                out.extend([ReasoningDelta(text)] if text else [])
+            elif isinstance(event, RefusalDelta):
+                text = self._refusal.push(event.text)
+                out.extend([RefusalDelta(text)] if text else [])
+            else:
+                out.append(event)
+        return out
 
     def _feed_chunk(self, chunk: object) -> list[Event]:
         events: list[Event] = []
@@ -177,17 +183,12 @@ class ChunkParser:
             # `delta` for streamed chunks, `message` for a whole (non-streamed) completion.
             delta = _field(choice, "delta") or _field(choice, "message")
             if delta is not None:
-                reasoning = _field(delta, "reasoning_content") or _field(delta, "reasoning")
-                if isinstance(reasoning, str) and (text := self._reasoning.push(reasoning)):
-                    events.append(ReasoningDelta(text))
-                content = _field(delta, "content")
-                if isinstance(content, str) and (text := self._text.push(content)):
-                    events.append(TextDelta(text))
-                events.extend(_tool_call_deltas(_field(delta, "tool_calls")))
+                events.extend(self._delta_events(delta))
             reason = _field(choice, "finish_reason")
             if isinstance(reason, str) and reason:
+                self._finished = True
                 events.append(Finish(reason))
-        usage = _field(chunk, "usage")
+        usage = _field(chunk, "usage") or _field(_field(chunk, "x_groq"), "usage")
         if usage is not None:
             events.append(
                 Usage(
@@ -197,6 +198,61 @@ class ChunkParser:
                 )
             )
         return events
+
+    def _delta_events(self, delta: object) -> list[Event]:
+        events: list[Event] = []
+        reasoning = _reasoning_of(delta)
+        content = _field(delta, "content")
+        if isinstance(content, list):  # Mistral: typed parts, thinking among them
+            thinking, content = _split_parts(content)
+            reasoning = (reasoning or "") + thinking
+        if reasoning and (text := self._reasoning.push(reasoning)):
+            events.append(ReasoningDelta(text))
+        if isinstance(content, str) and (text := self._text.push(content)):
+            events.append(TextDelta(text))
+        refusal = _field(delta, "refusal")
+        if isinstance(refusal, str) and (text := self._refusal.push(refusal)):
+            events.append(RefusalDelta(text))
+        events.extend(_tool_call_deltas(_field(delta, "tool_calls")))
+        return events
+
+
+def _reasoning_of(delta: object) -> str:
+    """The reasoning in a delta, from whichever field this provider uses (never twice)."""
+    for name in ("reasoning_content", "reasoning"):
+        value = _field(delta, name)
+        if isinstance(value, str):
+            return value
+    # OpenRouter's structured form; it duplicates `reasoning` when both are sent.
+    details = _field(delta, "reasoning_details")
+    if not isinstance(details, list):
+        return ""
+    pieces = (_field(d, "text") or _field(d, "summary") for d in details)
+    return "".join(p for p in pieces if isinstance(p, str))
+
+
+def _split_parts(parts: list[Any]) -> tuple[str, str]:
+    """(thinking, text) of Mistral-style content parts; other part types are skipped."""
+    thinking, text = [], []
+    for part in parts:
+        kind = _field(part, "type")
+        if kind == "text" and isinstance(value := _field(part, "text"), str):
+            text.append(value)
+        elif kind == "thinking":
+            inner = _field(part, "thinking")
+            if isinstance(inner, str):
+                thinking.append(inner)
+            elif isinstance(inner, list):
+                thinking.extend(_field(p, "text") or "" for p in inner)
+    return "".join(thinking), "".join(text)
+
+
+def _error_message(error: object) -> str:
+    message = _field(error, "message") if not isinstance(error, str) else error
+    if not isinstance(message, str) or not message:
+        message = "the server reported an error mid-stream"
+    code = _field(error, "code")
+    return f"{message} ({code})" if isinstance(code, (str, int)) and code else message
 
 
 def _tool_call_deltas(tool_calls: object) -> list[Event]:
@@ -319,6 +375,7 @@ def check_sync_source(source: object) -> Iterable[object]:
         )
     if _is_whole_completion(source):
         return [source]
+    _refuse_if_consumed(source)
     if isinstance(source, Iterable) and not isinstance(source, Mapping):
         return source
     if isinstance(source, AsyncIterable):
@@ -334,6 +391,7 @@ def check_sync_source(source: object) -> Iterable[object]:
 def check_async_source(source: object) -> AsyncIterable[object] | Iterable[object]:
     """Like :func:`check_sync_source`, but async iterables are welcome too."""
     if isinstance(source, AsyncIterable):
+        _refuse_if_consumed(source)
         return source
     if inspect.iscoroutine(source):
         source.close()
@@ -344,16 +402,51 @@ def check_async_source(source: object) -> AsyncIterable[object] | Iterable[objec
     return check_sync_source(source)
 
 
+def _refuse_if_consumed(source: object) -> None:
+    """Raise if ``source`` is a one-shot stream that was already read.
+
+    Reading it again would yield nothing, and an empty answer with no error is the most
+    confusing outcome there is.
+    """
+    if isinstance(source, (openai.Stream, openai.AsyncStream)):
+        response = source.response
+        if response.is_stream_consumed or response.is_closed:
+            raise SourceError(
+                "this OpenAI stream has already been read (by an earlier stream() or a "
+                "loop); a stream can be read once: call create(..., stream=True) again"
+            )
+    elif inspect.isgenerator(source):
+        if inspect.getgeneratorstate(source) == inspect.GEN_CLOSED:
+            raise SourceError(
+                "this generator has already finished (it was read before); "
+                "call the generator function again for a new one"
+            )
+    elif inspect.isasyncgen(source) and source.ag_frame is None:
+        raise SourceError(
+            "this async generator has already finished (it was read before); "
+            "call the generator function again for a new one"
+        )
+
+
 def iter_events(source: Iterable[object]) -> Iterator[Event]:
     """Events from a checked sync source (see :func:`check_sync_source`)."""
+    response = source.response if isinstance(source, openai.Stream) else None
+    if response is not None:
+        _raise_if_json_error(response.headers, response.read)
     parser = ChunkParser()
     for item in source:
         yield from parser.feed(item)
     yield from parser.close()
+    if response is not None:
+        _raise_if_incomplete(parser)
 
 
 async def aiter_events(source: AsyncIterable[object] | Iterable[object]) -> AsyncIterator[Event]:
     """Events from a checked source, async twin of :func:`iter_events`."""
+    response = source.response if isinstance(source, openai.AsyncStream) else None
+    if response is not None and _is_json(response.headers):
+        body = await response.aread()
+        _raise_if_json_error(response.headers, lambda: body)
     parser = ChunkParser()
     if isinstance(source, AsyncIterable):
         async for item in source:
@@ -365,3 +458,39 @@ async def aiter_events(source: AsyncIterable[object] | Iterable[object]) -> Asyn
                 yield event
     for event in parser.close():
         yield event
+    if response is not None:
+        _raise_if_incomplete(parser)
+
+
+def _is_json(headers: Mapping[str, str]) -> bool:
+    content_type = headers.get("content-type", "")
+    return "json" in content_type and "event-stream" not in content_type
+
+
+def _raise_if_json_error(headers: Mapping[str, str], read: Callable[[], bytes]) -> None:
+    """Raise the error of a streaming request answered with JSON instead of events.
+
+    Some servers (proxies, misconfigured gateways) answer ``stream=True`` with status 200
+    and a JSON error body. The SDK finds no events in it and the stream looks empty.
+    """
+    if not _is_json(headers):
+        return
+    body = read()
+    if not body:
+        return
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    error = _field(data, "error") if isinstance(data, Mapping) else None
+    detail = _error_message(error) if error is not None else body[:200].decode(errors="replace")
+    raise StreamError(f"the server answered with JSON instead of a stream: {detail}")
+
+
+def _raise_if_incomplete(parser: ChunkParser) -> None:
+    if not parser.finished:
+        raise IncompleteStreamError(
+            "the stream ended before the model finished (no finish reason): the "
+            "connection was closed early or the server sent an error the openai SDK "
+            "does not report (llama.cpp sends `error:` lines)"
+        )

@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from openai._models import construct_type
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.responses import ResponseStreamEvent
 
-from nbstream.errors import SourceError
+from nbstream.errors import SourceError, StreamError
 from nbstream.sources import (
     ChunkParser,
     Finish,
     ReasoningDelta,
+    RefusalDelta,
     TextDelta,
     ThinkSplitter,
     ToolCallDelta,
@@ -283,3 +285,149 @@ def test_tool_call_deltas_are_events(mode: str) -> None:
     ]
     assert "".join(c.arguments for c in calls) == '{"city": "Oslo"}'
     assert events[-1] == Finish("tool_calls")
+
+
+# -- provider quirks --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_mistral_typed_parts_split_into_thinking_and_text(mode: str) -> None:
+    parts = [
+        {"type": "thinking", "thinking": [{"type": "text", "text": "Let me see. "}]},
+        {"type": "text", "text": "Paris"},
+    ]
+    events = collect([chunk(parts), chunk([{"type": "text", "text": "."}], finish="stop")], mode)
+    assert events == [
+        ReasoningDelta("Let me see. "),
+        TextDelta("Paris"),
+        TextDelta("."),
+        Finish("stop"),
+    ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_reasoning_details_count_once_and_stand_in_when_alone(mode: str) -> None:
+    details = [{"type": "reasoning.text", "text": "hmm"}]
+    duplicated = chunk(None, reasoning="hmm", reasoning_details=details)
+    alone = chunk(None, reasoning_details=[{"type": "reasoning.summary", "summary": " ok"}])
+    assert collect([duplicated, alone], mode) == [ReasoningDelta("hmm"), ReasoningDelta(" ok")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_usage_from_x_groq_and_on_every_chunk(mode: str) -> None:
+    groq = chunk("", finish="stop").model_dump()
+    groq["x_groq"] = {"usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}}
+    continuous = chunk("a", usage={"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4})
+    events = collect([continuous, groq], mode)
+    assert [e for e in events if isinstance(e, Usage)] == [Usage(3, 1, 4), Usage(3, 5, 8)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_refusal_deltas_are_their_own_events(mode: str) -> None:
+    events = collect([chunk(None, refusal="I can't "), chunk(None, refusal="help.")], mode)
+    assert events == [RefusalDelta("I can't "), RefusalDelta("help.")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_error_chunk_in_raw_json_raises_after_the_text(mode: str) -> None:
+    error = {"error": {"message": "overloaded", "code": "server_error"}}
+    seen: list[Any] = []
+
+    def run_sync() -> None:
+        seen.extend(iter_events(check_sync_source([chunk("partial"), error])))
+
+    async def run_async() -> None:
+        async for event in aiter_events(check_async_source(as_async([chunk("ab"), error]))):
+            seen.append(event)
+
+    with pytest.raises(StreamError, match=r"overloaded \(server_error\)"):
+        run_sync() if mode == "sync" else asyncio.run(run_async())
+    assert [type(e) for e in seen] == [TextDelta]
+
+
+def responses_event(kind: str, **fields: Any) -> Any:
+    """A real Responses API stream event, built the way the SDK builds them."""
+    return construct_type(type_=ResponseStreamEvent, value={"type": kind, **fields})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_responses_api_events(mode: str) -> None:
+    usage = {"input_tokens": 4, "output_tokens": 6, "total_tokens": 10}
+    events = collect(
+        [
+            responses_event("response.created", response={"id": "r"}),
+            responses_event("response.reasoning_summary_text.delta", delta="think", output_index=0),
+            responses_event("response.output_text.delta", delta="Hi \ud83d", output_index=1),
+            responses_event("response.output_text.delta", delta="\ude80!", output_index=1),
+            responses_event("response.output_text.done", text="Hi 🚀!", output_index=1),
+            responses_event("response.completed", response={"id": "r", "usage": usage}),
+        ],
+        mode,
+    )
+    assert events == [
+        ReasoningDelta("think"),
+        TextDelta("Hi "),
+        TextDelta("🚀!"),
+        Usage(4, 6, 10),
+        Finish("stop"),
+    ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_responses_api_incomplete_and_function_calls(mode: str) -> None:
+    events = collect(
+        [
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {"type": "function_call", "call_id": "c9", "name": "f", "arguments": ""},
+            },
+            {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": "{}"},
+            {
+                "type": "response.incomplete",
+                "response": {"incomplete_details": {"reason": "max_output_tokens"}},
+            },
+        ],
+        mode,
+    )
+    assert events == [
+        ToolCallDelta(0, "c9", "f", ""),
+        ToolCallDelta(0, None, None, "{}"),
+        Finish("length"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "error", "code": "rate_limit", "message": "slow down"},
+        {"type": "response.failed", "response": {"error": {"message": "slow down"}}},
+    ],
+)
+def test_responses_api_errors_raise_with_the_providers_message(event: dict[str, Any]) -> None:
+    source = [{"type": "response.output_text.delta", "delta": "so far"}, event]
+    seen: list[Any] = []
+    with pytest.raises(StreamError, match="slow down"):
+        seen.extend(iter_events(check_sync_source(source)))
+    assert seen == [TextDelta("so far")]
+
+
+def test_a_finished_generator_is_refused_with_a_clear_error() -> None:
+    def gen() -> Iterator[str]:
+        yield "a"
+
+    source = gen()
+    assert list(iter_events(check_sync_source(source))) == [TextDelta("a")]
+    with pytest.raises(SourceError, match="already finished"):
+        check_sync_source(source)
+
+
+def test_a_finished_async_generator_is_refused_with_a_clear_error() -> None:
+    source = as_async(["a"])
+
+    async def run() -> list[Any]:
+        return [e async for e in aiter_events(check_async_source(source))]
+
+    assert asyncio.run(run()) == [TextDelta("a")]
+    with pytest.raises(SourceError, match="already finished"):
+        check_async_source(source)
