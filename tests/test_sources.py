@@ -30,7 +30,7 @@ from nbstream.sources import (
 
 
 def chunk(
-    content: str | None = None,
+    content: str | list[Any] | None = None,
     *,
     choices: bool = True,
     finish: str | None = None,
