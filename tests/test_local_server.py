@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import openai
@@ -29,6 +29,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
+from openai.types.responses import Response, ResponseStreamEvent
+from pydantic import BaseModel
 
 import nbstream.local
 from nbstream.local import (
@@ -46,10 +48,12 @@ from nbstream.local.faults import INJECTED_CODE, SLOW_FIRST_TOKEN_DELAY
 from nbstream.local.knowledge import DEFAULT, TOPICS
 from nbstream.local.model import Token, choose_topic, prompt_tokens
 from nbstream.local.options import ChatRequest, LocalOptions, make_plan
+from nbstream.local.responses import ResponseBuilder, response_usage
 
 pytestmark = pytest.mark.timeout(60)
 
-QUESTION: list[ChatCompletionMessageParam] = [{"role": "user", "content": "What is nbstream?"}]
+QUESTION_TEXT = "What is nbstream?"
+QUESTION: list[ChatCompletionMessageParam] = [{"role": "user", "content": QUESTION_TEXT}]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -128,6 +132,33 @@ class Outcome:
             self.first_content_at = time.monotonic()
 
 
+@dataclass
+class ResponseOutcome:
+    """What a client saw of one streamed Responses API call."""
+
+    events: list[Any] = field(default_factory=list)
+    error: Exception | None = None
+
+    @property
+    def types(self) -> list[str]:
+        return [event.type for event in self.events]
+
+    def deltas(self, event_type: str) -> str:
+        return "".join(event.delta for event in self.events if event.type == event_type)
+
+    @property
+    def text(self) -> str:
+        return self.deltas("response.output_text.delta")
+
+    @property
+    def reasoning(self) -> str:
+        return self.deltas("response.reasoning_summary_text.delta")
+
+    @property
+    def last(self) -> Any:
+        return self.events[-1]
+
+
 class Api:
     """The local server through a real openai client; sync and async twins share this shape."""
 
@@ -139,6 +170,13 @@ class Api:
     async def create(self, **kwargs: Any) -> ChatCompletion:
         raise NotImplementedError
 
+    async def stream_response(self, **kwargs: Any) -> ResponseOutcome:
+        """A streamed ``responses.create``; an exception is kept, not raised."""
+        raise NotImplementedError
+
+    async def create_response(self, **kwargs: Any) -> Response:
+        raise NotImplementedError
+
     async def model_ids(self) -> list[str]:
         raise NotImplementedError
 
@@ -148,6 +186,10 @@ class Api:
 
 def _request(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {"model": MODEL, "messages": QUESTION, **kwargs}
+
+
+def _response_request(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {"model": MODEL, "input": QUESTION_TEXT, **kwargs}
 
 
 class SyncApi(Api):
@@ -173,6 +215,19 @@ class SyncApi(Api):
     async def create(self, **kwargs: Any) -> ChatCompletion:
         completion: ChatCompletion = self.client.chat.completions.create(**_request(kwargs))
         return completion
+
+    async def stream_response(self, **kwargs: Any) -> ResponseOutcome:
+        outcome = ResponseOutcome()
+        try:
+            stream = self.client.responses.create(stream=True, **_response_request(kwargs))
+            outcome.events.extend(stream)
+        except Exception as exc:
+            outcome.error = exc
+        return outcome
+
+    async def create_response(self, **kwargs: Any) -> Response:
+        response: Response = self.client.responses.create(**_response_request(kwargs))
+        return response
 
     async def model_ids(self) -> list[str]:
         return [m.id for m in self.client.models.list()]
@@ -206,6 +261,20 @@ class AsyncApi(Api):
     async def create(self, **kwargs: Any) -> ChatCompletion:
         completion: ChatCompletion = await self.client.chat.completions.create(**_request(kwargs))
         return completion
+
+    async def stream_response(self, **kwargs: Any) -> ResponseOutcome:
+        outcome = ResponseOutcome()
+        try:
+            stream = await self.client.responses.create(stream=True, **_response_request(kwargs))
+            async for event in stream:
+                outcome.events.append(event)
+        except Exception as exc:
+            outcome.error = exc
+        return outcome
+
+    async def create_response(self, **kwargs: Any) -> Response:
+        response: Response = await self.client.responses.create(**_response_request(kwargs))
+        return response
 
     async def model_ids(self) -> list[str]:
         return [m.id async for m in self.client.models.list()]
@@ -694,6 +763,204 @@ async def test_stats_count_reasoning_and_tool_call_tokens(
     assert fresh_server.stats.streams_completed == 1
 
 
+# -- the Responses API ----------------------------------------------------------------------
+
+# The SDK's class for each Responses API event type, to validate events strictly.
+_EVENT_TYPES: dict[str, type[BaseModel]] = {
+    get_args(cls.model_fields["type"].annotation)[0]: cls
+    for cls in get_args(get_args(ResponseStreamEvent)[0])
+}
+
+
+def _validate_event(event: dict[str, Any]) -> Any:
+    return _EVENT_TYPES[event["type"]].model_validate(event)
+
+
+def test_responses_shapes_validate_as_openai_types() -> None:
+    tokens = [
+        *(Token(piece, "reasoning") for piece in tokenize("Think first.")),
+        *(Token(piece) for piece in tokenize("Then answer.")),
+        Token("get_weather", "tool_call", call=0, call_id="call_1"),
+        Token('{"city": "Paris"}', "arguments", call=0),
+    ]
+    builder = ResponseBuilder(response_id="resp_1", created=1, model=MODEL)
+    events = builder.start()
+    for token in tokens:
+        events.extend(builder.token(token))
+    events.extend(builder.finish(usage=response_usage(3, len(tokens), 3)))
+    # Strict validation (not the SDK's lenient construction): every field is right.
+    validated = [_validate_event(event) for event in events]
+    assert [event.sequence_number for event in validated] == list(range(len(events)))
+    final = validated[-1].response
+    assert final.output_text == "Then answer."
+    assert [item.type for item in final.output] == ["reasoning", "message", "function_call"]
+    assert final.output[2].arguments == '{"city": "Paris"}'
+    assert final.usage.total_tokens == 3 + len(tokens)
+    # What an item looked like when it was announced, not what it became.
+    added = [e for e in validated if e.type == "response.output_item.added"]
+    assert added[0].item.summary == []
+    assert added[1].item.content == []
+    whole = ResponseBuilder(response_id="resp_1", created=1, model=MODEL).whole(
+        tokens, status="completed", usage=response_usage(3, len(tokens), 3)
+    )
+    assert Response.model_validate(whole).model_dump() == final.model_dump()
+    error = _validate_event(builder.error(message="boom", code="server_error"))
+    assert (error.type, error.message, error.sequence_number) == ("error", "boom", len(events))
+
+
+async def test_responses_stream_the_answer(api: Api) -> None:
+    outcome = await api.stream_response()
+    assert outcome.error is None
+    assert outcome.text == answer(QUESTION)
+    assert outcome.types[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert outcome.types[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    deltas = [e.delta for e in outcome.events if e.type == "response.output_text.delta"]
+    assert deltas == tokenize(answer(QUESTION)), "one token per event"
+    assert [e.sequence_number for e in outcome.events] == list(range(len(outcome.events)))
+    final = outcome.last.response
+    assert final.status == "completed"
+    assert final.output_text == answer(QUESTION)
+    assert final.usage.input_tokens == prompt_tokens(QUESTION) > 0
+    assert final.usage.output_tokens == len(deltas)
+    assert final.usage.total_tokens == final.usage.input_tokens + final.usage.output_tokens
+
+
+def test_responses_stream_ends_without_done(server: LocalServer) -> None:
+    body = {"model": MODEL, "input": QUESTION_TEXT, "stream": True}
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        response = http.post("/v1/responses", json=body)
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text.startswith("event: response.created\ndata: {")
+    assert response.text.endswith("}\n\n")
+    assert "[DONE]" not in response.text
+    assert response.text.rsplit("event: ", 1)[1].startswith("response.completed\n")
+
+
+async def test_responses_reasoning_streams_as_a_summary(api: Api) -> None:
+    outcome = await api.stream_response(**local(reasoning=REASONING, text="Short answer."))
+    assert outcome.reasoning == REASONING
+    assert outcome.text == "Short answer."
+    first_text = outcome.types.index("response.output_text.delta")
+    assert outcome.types.index("response.reasoning_summary_text.done") < first_text
+    final = outcome.last.response
+    assert [item.type for item in final.output] == ["reasoning", "message"]
+    assert final.output[0].summary[0].text == REASONING
+    assert final.usage.output_tokens_details.reasoning_tokens == len(tokenize(REASONING))
+    think = await api.stream_response(
+        **local(reasoning="Hmm.", reasoning_format="think", text="Yes.")
+    )
+    assert think.reasoning == ""
+    assert think.text == "<think>Hmm.</think>\n\nYes."
+
+
+async def test_responses_max_output_tokens_is_incomplete(api: Api) -> None:
+    outcome = await api.stream_response(max_output_tokens=16)
+    assert outcome.error is None
+    assert outcome.text == "".join(tokenize(answer(QUESTION))[:16])
+    assert outcome.types[-1] == "response.incomplete"
+    final = outcome.last.response
+    assert final.status == "incomplete"
+    assert final.incomplete_details.reason == "max_output_tokens"
+    assert final.output[0].status == "incomplete"
+    assert final.usage.output_tokens == 16
+    filtered = await api.stream_response(**local(finish_reason="content_filter"))
+    assert filtered.last.response.incomplete_details.reason == "content_filter"
+    whole = await api.create_response(max_output_tokens=16)
+    assert whole.status == "incomplete"
+    assert whole.output_text == outcome.text
+
+
+async def test_responses_tool_calls_are_function_call_items(api: Api) -> None:
+    outcome = await api.stream_response(**local(text="Checking.", tool_calls=TOOL_CALLS))
+    assert outcome.text == "Checking."
+    calls = [item for item in outcome.last.response.output if item.type == "function_call"]
+    assert [(c.call_id, c.name) for c in calls] == [
+        ("call_1", "get_weather"),
+        ("call_2", "search_docs"),
+    ]
+    assert json.loads(calls[0].arguments) == TOOL_CALLS[0]["arguments"]
+    assert calls[1].arguments == TOOL_CALLS[1]["arguments"]
+    assert outcome.deltas("response.function_call_arguments.delta") == "".join(
+        c.arguments for c in calls
+    )
+    assert outcome.last.response.status == "completed"
+
+
+async def test_responses_without_streaming(api: Api) -> None:
+    response = await api.create_response(**local(reasoning=True))
+    assert response.object == "response"
+    assert response.status == "completed"
+    assert response.output_text == answer(QUESTION)
+    assert response.output[0].type == "reasoning"
+    assert response.output[0].summary[0].text == default_reasoning(QUESTION)
+    assert response.usage is not None
+    assert response.usage.output_tokens == len(tokenize(default_reasoning(QUESTION))) + len(
+        tokenize(answer(QUESTION))
+    )
+    # Instructions and input items become the conversation the model answers.
+    items = await api.create_response(
+        instructions="Be brief.",
+        input=[{"role": "user", "content": [{"type": "input_text", "text": QUESTION_TEXT}]}],
+    )
+    assert items.output_text == answer(QUESTION)
+
+
+@pytest.mark.parametrize("fault_after", [None, 5, 0])
+async def test_responses_error_fault_is_an_error_event(api: Api, fault_after: int | None) -> None:
+    outcome = await api.stream_response(**local(fault="error", fault_after=fault_after))
+    assert outcome.error is None, "an error event is an event, not an exception"
+    tokens = tokenize(answer(QUESTION))
+    expected = len(tokens) // 3 if fault_after is None else fault_after
+    assert outcome.text == "".join(tokens[:expected])
+    assert outcome.last.type == "error"
+    assert outcome.last.code == INJECTED_CODE
+    assert "fault 'error'" in outcome.last.message
+
+
+async def test_responses_other_faults(api: Api) -> None:
+    tokens = tokenize(answer(QUESTION))
+    dropped = await api.stream_response(**local(fault="drop", fault_after=6))
+    assert type(dropped.error) is openai.APIConnectionError
+    assert dropped.text == "".join(tokens[:6])
+    broken = await api.stream_response(**local(fault="malformed_json", fault_after=6))
+    assert isinstance(broken.error, json.JSONDecodeError)
+    assert broken.text == "".join(tokens[:6])
+    for fault, error_type in [
+        ("http_401", openai.AuthenticationError),
+        ("http_429", openai.RateLimitError),
+        ("http_500", openai.InternalServerError),
+    ]:
+        assert type((await api.stream_response(**local(fault=fault))).error) is error_type
+        with pytest.raises(error_type):
+            await api.create_response(**local(fault=fault))
+
+
+def test_responses_bad_requests_are_refused(server: LocalServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        for body, mentions in [
+            ({"model": MODEL}, "'input' is required"),
+            ({"input": ""}, "'input' is required"),
+            ({"input": []}, "'input' is required"),
+            ({"input": ["hi"]}, "input[0]"),
+            ({"input": "hi", "instructions": 3}, "'instructions'"),
+            ({"input": "hi", "max_output_tokens": 0}, "max_output_tokens"),
+            ({"input": "hi", "nbstream": {"fault": "nope"}}, "Unknown fault"),
+        ]:
+            response = http.post("/v1/responses", json=body)
+            assert response.status_code == 400, body
+            assert mentions in response.json()["error"]["message"]
+
+
 # -- faults -----------------------------------------------------------------------------
 
 
@@ -732,6 +999,55 @@ async def test_http_faults_raise_status_errors(
     assert error.code == INJECTED_CODE
     if status == 429:
         assert error.response.headers["retry-after"] == "0"
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+async def test_http_401_fault_is_openais_invalid_api_key(api: Api, stream: bool) -> None:
+    if stream:
+        error = (await api.stream(**local(fault="http_401"))).error
+    else:
+        with pytest.raises(openai.AuthenticationError) as caught:
+            await api.create(**local(fault="http_401"))
+        error = caught.value
+    assert type(error) is openai.AuthenticationError
+    assert error.status_code == 401
+    assert error.code == "invalid_api_key"
+    assert error.type == "invalid_request_error"
+    assert "fault 'http_401'" in error.message
+    assert API_KEY not in error.message, "the key is never echoed"
+
+
+@pytest.mark.parametrize("fault_after", [None, 4, 0])
+async def test_malformed_json_fault_breaks_the_stream_after_partial_text(
+    api: Api, fault_after: int | None
+) -> None:
+    tokens = tokenize(answer(QUESTION))
+    outcome = await api.stream(**local(fault="malformed_json", fault_after=fault_after))
+    assert isinstance(outcome.error, json.JSONDecodeError)
+    expected = len(tokens) // 3 if fault_after is None else fault_after
+    assert outcome.text == "".join(tokens[:expected])
+
+
+def test_malformed_json_fault_on_the_wire(server: LocalServer) -> None:
+    body = {
+        "model": MODEL,
+        "messages": QUESTION,
+        "stream": True,
+        "nbstream": {"fault": "malformed_json", "fault_after": 2},
+    }
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        streamed = http.post("/v1/chat/completions", json=body)
+        whole = http.post("/v1/chat/completions", json={**body, "stream": False})
+    assert streamed.status_code == 200
+    assert streamed.content.endswith(b"\n\ndata: {not json\n\n"), "and no [DONE]"
+    assert streamed.content.count(b"data: ") == 1 + 2 + 1  # role, 2 tokens, the bad one
+    assert (whole.status_code, whole.content) == (200, b"{not json")
+    assert whole.headers["content-type"] == "application/json"
+
+
+async def test_malformed_json_fault_without_streaming(api: Api) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        await api.create(**local(fault="malformed_json"))
 
 
 async def test_error_fault_without_streaming_is_a_500(api: Api) -> None:
@@ -798,6 +1114,129 @@ async def test_stats_count_requests_tokens_and_faults(
     assert fresh_server.stats.requests == 0
 
 
+# -- replaying transcripts --------------------------------------------------------------------
+
+# A small transcript with what the local model never sends: CRLF line endings, a comment,
+# a surrogate pair as JSON escapes, and multi-byte UTF-8 to cut in the middle of.
+REPLAYED = (
+    'data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m",'
+    '"choices":[{"index":0,"delta":{"role":"assistant","content":"Déjà "},'
+    '"finish_reason":null}]}\r\n\r\n'
+    ": keep-alive\n\n"
+    'data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m",'
+    '"choices":[{"index":0,"delta":{"content":"vu \\ud83d\\ude80 🇫🇷"},"finish_reason":"stop"}]}\n\n'
+    "data: [DONE]\n\n"
+)
+REPLAYED_TEXT = "Déjà vu 🚀 🇫🇷"
+
+
+def replay(body: str, **fields: Any) -> dict[str, Any]:
+    """``extra_body`` asking the server to replay ``body``."""
+    return local(replay={"body": body, **fields})
+
+
+def _raw_replay(
+    server: LocalServer, path: str, **fields: Any
+) -> tuple[httpx.Response, list[bytes]]:
+    """POST a replay request with httpx; the response and the pieces its parser saw."""
+    body: dict[str, Any] = {"model": MODEL, "nbstream": {"replay": fields}}
+    body.update({"input": QUESTION_TEXT} if path == "/v1/responses" else {"messages": QUESTION})
+    with (
+        httpx.Client(base_url=server.url, timeout=10) as http,
+        http.stream("POST", path, json=body) as response,
+    ):
+        pieces = list(response.iter_raw())
+    return response, pieces
+
+
+def _boundaries(pieces: list[bytes]) -> set[int]:
+    offsets, at = set(), 0
+    for piece in pieces[:-1]:
+        at += len(piece)
+        offsets.add(at)
+    return offsets
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses"])
+def test_replay_sends_the_exact_bytes_in_the_given_pieces(server: LocalServer, path: str) -> None:
+    raw = REPLAYED.encode()
+    inside_utf8 = raw.index("é".encode()) + 1
+    splits = [3, inside_utf8, raw.index(b"\r\n") + 1, len(raw) - 4, 0, len(raw), 3]
+    response, pieces = _raw_replay(server, path, body=REPLAYED, splits=splits)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/event-stream"
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert b"".join(pieces) == raw
+    # Each piece is its own HTTP chunk, so the client's parser sees every cut.
+    assert _boundaries(pieces) >= {3, inside_utf8, raw.index(b"\r\n") + 1, len(raw) - 4}
+
+
+async def test_replay_through_the_sdk_at_every_byte(api: Api) -> None:
+    everywhere = list(range(len(REPLAYED.encode())))
+    outcome = await api.stream(**replay(REPLAYED, splits=everywhere))
+    assert outcome.error is None
+    assert len(outcome.chunks) == 2, "the comment is no chunk"
+    assert outcome.text == REPLAYED_TEXT
+    assert outcome.finish_reason == "stop"
+
+
+async def test_replay_without_done_just_ends(api: Api) -> None:
+    cut = REPLAYED[: REPLAYED.index("data: [DONE]")]
+    outcome = await api.stream(**replay(cut, splits=[10, 20]))
+    assert outcome.error is None
+    assert outcome.text == REPLAYED_TEXT
+    half = REPLAYED[: REPLAYED.index(": keep-alive")]
+    assert (await api.stream(**replay(half))).text == "Déjà "
+
+
+async def test_replay_with_an_error_status(api: Api, server: LocalServer) -> None:
+    error = json.dumps({"error": {"message": "Overloaded", "type": "server_error", "code": None}})
+    headers = {"content-type": "application/json", "retry-after": "7", "x-request-id": "req_1"}
+    outcome = await api.stream(**replay(error, status=503, headers=headers))
+    assert type(outcome.error) is openai.InternalServerError
+    assert outcome.error.status_code == 503
+    assert outcome.error.body == json.loads(error)["error"]
+    assert outcome.error.response.headers["retry-after"] == "7"
+    response, _ = _raw_replay(server, "/v1/chat/completions", body="{}", headers={"X-Test": "1"})
+    assert response.headers["x-test"] == "1"
+    assert response.headers["content-type"] == "text/event-stream", "the default"
+
+
+def test_replay_split_delay_spaces_the_pieces(server: LocalServer) -> None:
+    started = time.monotonic()
+    _, pieces = _raw_replay(
+        server, "/v1/chat/completions", body="abcd", splits=[1, 2, 3], split_delay=0.05
+    )
+    assert time.monotonic() - started >= 0.15
+    assert pieces == [b"a", b"b", b"c", b"d"]
+
+
+async def test_replay_counts_in_stats(fresh_api: Api, fresh_server: LocalServer) -> None:
+    await fresh_api.stream(**replay(REPLAYED))
+    snapshot = fresh_server.stats.snapshot()
+    assert (snapshot.requests, snapshot.replays, snapshot.active_streams) == (1, 1, 0)
+    assert snapshot.streams_started == snapshot.tokens_sent == snapshot.faults_injected == 0
+
+
+def test_stop_ends_a_replay_in_progress() -> None:
+    local_server = LocalServer(tokens_per_second=0, first_token_delay=0).start()
+    client = openai.OpenAI(base_url=local_server.base_url, api_key=API_KEY, max_retries=0)
+    stream = client.chat.completions.create(
+        model=MODEL,
+        messages=QUESTION,
+        stream=True,
+        **replay(REPLAYED, splits=[REPLAYED.encode().index(b": keep")], split_delay=8),
+    )
+    assert next(iter(stream)).choices[0].delta.content == "Déjà "
+    started = time.monotonic()
+    local_server.stop()
+    assert time.monotonic() - started < 2
+    with pytest.raises(openai.APIConnectionError):
+        for _ in stream:
+            pass
+    client.close()
+
+
 # -- refused requests ---------------------------------------------------------------------
 
 
@@ -837,6 +1276,25 @@ async def test_stats_count_requests_tokens_and_faults(
         ({"finish_reason": "tool_calls"}, "'nbstream.finish_reason'"),
         ({"finish_reason": "STOP"}, "'nbstream.finish_reason'"),
         ({"finish_reason": 1}, "'nbstream.finish_reason'"),
+        ({"replay": "data: x"}, "'nbstream.replay' must be an object"),
+        ({"replay": {}}, "'nbstream.replay.body' is required"),
+        ({"replay": {"body": 1}}, "'nbstream.replay.body' is required"),
+        ({"replay": {"body": "x", "bdy": "y"}}, "Unknown key 'bdy'"),
+        ({"replay": {"body": "x", "status": 101}}, "'nbstream.replay.status'"),
+        ({"replay": {"body": "x", "status": True}}, "'nbstream.replay.status'"),
+        ({"replay": {"body": "x", "status": "200"}}, "'nbstream.replay.status'"),
+        ({"replay": {"body": "x", "headers": []}}, "'nbstream.replay.headers'"),
+        ({"replay": {"body": "x", "headers": {"a b": "1"}}}, "invalid header name"),
+        ({"replay": {"body": "x", "headers": {"Content-Length": "1"}}}, "frames the body"),
+        ({"replay": {"body": "x", "headers": {"x-a": "1\r\nx-b: 2"}}}, "no CR or LF"),
+        ({"replay": {"body": "x", "headers": {"x-a": 1}}}, "'nbstream.replay.headers.x-a'"),
+        ({"replay": {"body": "x", "splits": 1}}, "'nbstream.replay.splits'"),
+        ({"replay": {"body": "é", "splits": [3]}}, "from 0 to 2"),
+        ({"replay": {"body": "x", "splits": [-1]}}, "'nbstream.replay.splits[0]'"),
+        ({"replay": {"body": "x", "splits": [0.5]}}, "'nbstream.replay.splits[0]'"),
+        ({"replay": {"body": "x", "split_delay": -1}}, "'nbstream.replay.split_delay'"),
+        ({"replay": {"body": "x", "split_delay": 60}}, "'nbstream.replay.split_delay'"),
+        ({"replay": {"body": "x"}, "fault": "drop"}, "cannot be combined"),
     ],
 )
 async def test_bad_options_are_refused_with_400(

@@ -13,10 +13,12 @@
 
 The shared server starts on first use (importing this module starts nothing), listens on
 a free port of 127.0.0.1 in a background thread, and answers in rich markdown, the same
-text for the same question. Per-request options go in ``extra_body={"nbstream": {...}}``:
-faults (see :mod:`nbstream.local.faults`), pacing, the answer's text, ``reasoning``
-streamed before it (in ``reasoning_content``, ``reasoning`` or ``<think>`` content),
-``tool_calls`` and a forced ``finish_reason``; see
+text for the same question, through chat completions or the Responses API
+(``client.responses.create(...)``). Per-request options go in
+``extra_body={"nbstream": {...}}``: faults (see :mod:`nbstream.local.faults`), pacing, the
+answer's text, ``reasoning`` streamed before it (in ``reasoning_content``, ``reasoning`` or
+``<think>`` content), ``tool_calls``, a forced ``finish_reason``, or the ``replay`` of a
+recorded provider transcript, byte for byte (see :mod:`nbstream.local.replay`); see
 :class:`nbstream.local.options.LocalOptions`::
 
     client.chat.completions.create(

@@ -1,7 +1,9 @@
-"""Validate a chat completion request and plan the reply: which tokens, how fast, which fault.
+"""Validate a request and plan the reply: which tokens, how fast, which fault.
 
-Everything a client can get wrong is caught here and reported as :class:`RequestError`
-(HTTP 400) with a message that names the offending field, before any byte is streamed.
+Chat completion requests and Responses API requests are read into one
+:class:`ChatRequest`. Everything a client can get wrong is caught here and reported as
+:class:`RequestError` (HTTP 400) with a message that names the offending field, before any
+byte is streamed.
 
 A reply is one sequence of :class:`~nbstream.local.model.Token`: the reasoning (if
 asked for), then the answer text, then the tool calls (if asked for). Every token is
@@ -10,6 +12,9 @@ pacing (``tokens_per_second``, ``first_token_delay``), faults (``fault_after``) 
 ``max_tokens`` all count through the reasoning, the answer and the tool calls together,
 as they would on a real reasoning model: a fault may strike while the model is still
 thinking.
+
+A request whose options hold ``"replay"`` gets no plan: the server sends the given
+transcript instead (see :mod:`nbstream.local.replay`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from nbstream.local.model import (
     prompt_tokens,
     tokenize,
 )
+from nbstream.local.replay import Replay, parse_replay
+from nbstream.local.validation import RequestError, is_int
 
 __all__ = [
     "FINISH_REASONS",
@@ -53,6 +60,7 @@ __all__ = [
     "make_plan",
     "parse_options",
     "parse_request",
+    "parse_responses_request",
 ]
 
 MAX_ANSWER_TOKENS = 1_000_000
@@ -75,15 +83,6 @@ FINISH_REASONS: tuple[FinishReason, ...] = get_args(FinishReason)
 _TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 
 _MISSING: Any = object()
-
-
-class RequestError(ValueError):
-    """A request the server refuses with HTTP 400; ``param`` names the field at fault."""
-
-    def __init__(self, message: str, *, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
 
 
 @dataclass(frozen=True)
@@ -111,6 +110,9 @@ class LocalOptions:
       then has no answer text unless ``text`` or ``answer_tokens`` asks for one, and
       ends with finish reason ``"tool_calls"``.
     - ``finish_reason``: the final finish reason, whatever happened (see :data:`FinishReason`).
+    - ``replay``: answer with these exact bytes instead of the model's reply: a recorded
+      provider transcript, cut into pieces at given byte offsets (see
+      :mod:`nbstream.local.replay`). It replaces the whole reply, so it comes alone.
     """
 
     fault: Fault | None = None
@@ -123,11 +125,16 @@ class LocalOptions:
     reasoning_format: ReasoningFormat | None = None
     tool_calls: tuple[ToolCall, ...] | None = None
     finish_reason: FinishReason | None = None
+    replay: Replay | None = None
 
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """The parts of a ``POST /v1/chat/completions`` body the local model uses."""
+    """The parts of a request the local model uses.
+
+    A Responses API request (``POST /v1/responses``) is read into the same shape: its
+    ``instructions`` and ``input`` as ``messages``, ``max_output_tokens`` as ``max_tokens``.
+    """
 
     messages: list[dict[str, Any]]
     model: str = MODEL
@@ -159,17 +166,12 @@ class Plan:
 
 
 def parse_request(body: bytes) -> ChatRequest:
-    """Parse and validate a chat completion request body.
+    """Parse and validate a chat completion request body (``POST /v1/chat/completions``).
 
     Raises:
         RequestError: The body is not JSON, or a field is missing or of the wrong kind.
     """
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RequestError(f"The request body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise RequestError("The request body must be a JSON object.")
+    data = _json_object(body)
 
     messages = data.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -183,14 +185,6 @@ def parse_request(body: bytes) -> ChatRequest:
                 f"messages[{index}] must be an object with a string 'role'.",
                 param=f"messages[{index}]",
             )
-
-    model = data.get("model", MODEL)
-    if not isinstance(model, str) or not model:
-        raise RequestError("'model' must be a non-empty string.", param="model")
-
-    stream = data.get("stream", False)
-    if not isinstance(stream, bool) and stream is not None:
-        raise RequestError("'stream' must be a boolean.", param="stream")
 
     stream_options = data.get("stream_options") or {}
     if not isinstance(stream_options, dict):
@@ -214,12 +208,82 @@ def parse_request(body: bytes) -> ChatRequest:
 
     return ChatRequest(
         messages=cast("list[dict[str, Any]]", messages),
-        model=model,
-        stream=bool(stream),
+        model=_model(data),
+        stream=_stream(data),
         include_usage=include_usage,
         max_tokens=min(given) if given else None,
         options=parse_options(data.get("nbstream")),
     )
+
+
+def parse_responses_request(body: bytes) -> ChatRequest:
+    """Parse and validate a Responses API request body (``POST /v1/responses``).
+
+    ``instructions`` and ``input`` become the chat messages the model answers: a string
+    input is one user message; input items with a ``role`` are messages (their
+    ``input_text`` parts are their text); ``function_call`` items count as earlier tool
+    calls; other items are ignored. ``max_output_tokens`` caps the reply like ``max_tokens``.
+
+    Raises:
+        RequestError: The body is not JSON, or a field is missing or of the wrong kind.
+    """
+    data = _json_object(body)
+    messages: list[dict[str, Any]] = []
+
+    instructions = data.get("instructions")
+    if instructions is not None and not isinstance(instructions, str):
+        raise RequestError("'instructions' must be a string.", param="instructions")
+    if instructions:
+        messages.append({"role": "system", "content": instructions})
+
+    raw_input = data.get("input")
+    if isinstance(raw_input, str) and raw_input:
+        messages.append({"role": "user", "content": raw_input})
+    elif isinstance(raw_input, list) and raw_input:
+        for index, item in enumerate(raw_input):
+            if not isinstance(item, dict):
+                raise RequestError(f"input[{index}] must be an object.", param=f"input[{index}]")
+            if isinstance(item.get("role"), str):
+                messages.append({"role": item["role"], "content": item.get("content")})
+            elif item.get("type") == "function_call":
+                messages.append({"role": "assistant", "tool_calls": [item]})
+    else:
+        raise RequestError(
+            "'input' is required: a non-empty string, or a non-empty list of input items.",
+            param="input",
+        )
+
+    return ChatRequest(
+        messages=messages,
+        model=_model(data),
+        stream=_stream(data),
+        max_tokens=_positive_int(data, "max_output_tokens", default=None),
+        options=parse_options(data.get("nbstream")),
+    )
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestError(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise RequestError("The request body must be a JSON object.")
+    return data
+
+
+def _model(data: Mapping[str, Any]) -> str:
+    model = data.get("model", MODEL)
+    if not isinstance(model, str) or not model:
+        raise RequestError("'model' must be a non-empty string.", param="model")
+    return model
+
+
+def _stream(data: Mapping[str, Any]) -> bool:
+    stream = data.get("stream", False)
+    if not isinstance(stream, bool) and stream is not None:
+        raise RequestError("'stream' must be a boolean.", param="stream")
+    return bool(stream)
 
 
 def parse_options(raw: object) -> LocalOptions:
@@ -240,6 +304,9 @@ def parse_options(raw: object) -> LocalOptions:
             param=f"nbstream.{unknown[0]}",
         )
 
+    if raw.get("replay") is not None:
+        return _replay_only(raw)
+
     fault = raw.get("fault")
     if fault is not None and fault not in FAULTS:
         raise RequestError(
@@ -247,22 +314,10 @@ def parse_options(raw: object) -> LocalOptions:
             param="nbstream.fault",
         )
 
-    text = raw.get("text")
-    if text is not None and not isinstance(text, str):
-        raise RequestError("'nbstream.text' must be a string.", param="nbstream.text")
-    answer_tokens = _positive_int(raw, "answer_tokens", default=None, prefix="nbstream.")
-    if answer_tokens is not None and answer_tokens > MAX_ANSWER_TOKENS:
-        raise RequestError(
-            f"'nbstream.answer_tokens' must be at most {MAX_ANSWER_TOKENS}.",
-            param="nbstream.answer_tokens",
-        )
-    if text is not None and answer_tokens is not None:
-        raise RequestError(
-            "Give 'nbstream.text' or 'nbstream.answer_tokens', not both.", param="nbstream"
-        )
+    text, answer_tokens = _answer(raw)
 
     fault_after = raw.get("fault_after")
-    if fault_after is not None and (not _is_int(fault_after) or fault_after < 0):
+    if fault_after is not None and (not is_int(fault_after) or fault_after < 0):
         raise RequestError(
             "'nbstream.fault_after' must be an integer >= 0.", param="nbstream.fault_after"
         )
@@ -306,6 +361,37 @@ def parse_options(raw: object) -> LocalOptions:
         tool_calls=_tool_calls(raw.get("tool_calls")),
         finish_reason=cast("FinishReason | None", finish_reason),
     )
+
+
+def _answer(raw: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """The ``text`` and ``answer_tokens`` options; at most one of them is given."""
+    text = raw.get("text")
+    if text is not None and not isinstance(text, str):
+        raise RequestError("'nbstream.text' must be a string.", param="nbstream.text")
+    answer_tokens = _positive_int(raw, "answer_tokens", default=None, prefix="nbstream.")
+    if answer_tokens is not None and answer_tokens > MAX_ANSWER_TOKENS:
+        raise RequestError(
+            f"'nbstream.answer_tokens' must be at most {MAX_ANSWER_TOKENS}.",
+            param="nbstream.answer_tokens",
+        )
+    if text is not None and answer_tokens is not None:
+        raise RequestError(
+            "Give 'nbstream.text' or 'nbstream.answer_tokens', not both.", param="nbstream"
+        )
+    return text, answer_tokens
+
+
+def _replay_only(raw: Mapping[str, Any]) -> LocalOptions:
+    # A replay is the whole response; a fault or a text next to it could only be ignored,
+    # and a silently ignored option makes a test pass for the wrong reason.
+    others = sorted(key for key, value in raw.items() if key != "replay" and value is not None)
+    if others:
+        raise RequestError(
+            "'nbstream.replay' is the whole response, so it cannot be combined with"
+            f" other nbstream options; got {others[0]!r} too.",
+            param=f"nbstream.{others[0]}",
+        )
+    return LocalOptions(replay=parse_replay(raw["replay"]))
 
 
 def _tool_calls(raw: object) -> tuple[ToolCall, ...] | None:
@@ -458,18 +544,13 @@ def _earlier_tool_calls(messages: Sequence[Mapping[str, Any]]) -> int:
     )
 
 
-def _is_int(value: object) -> bool:
-    # bool is an int subclass, but `true` is never a sensible count.
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _positive_int(
     data: Mapping[str, Any], name: str, *, default: int | None, prefix: str = ""
 ) -> int | None:
     value = data.get(name)
     if value is None:
         return default
-    if not _is_int(value) or value < 1:
+    if not is_int(value) or value < 1:
         raise RequestError(f"'{prefix}{name}' must be an integer >= 1.", param=prefix + name)
     return cast("int", value)
 

@@ -4,11 +4,18 @@ Standard library only: ``http.server`` with one daemon thread per connection. St
 sent as HTTP/1.1 chunked server-sent events, exactly as OpenAI sends them, and paced by
 a schedule (first-token delay, then tokens per second) rather than by sleeping per token,
 so pacing does not drift. A write that fails means the client went away: the stream stops
-at once and :attr:`LocalServer.stats` counts it.
+at once and :attr:`LocalServer.stats` counts it. Sockets have ``TCP_NODELAY``, so every
+event leaves as soon as it is written.
 
-Each token of the plan is one chunk, whether it is reasoning (in ``reasoning_content``,
-``reasoning`` or ``<think>`` content), answer text or a piece of a tool call; see
-:mod:`nbstream.local.options` for how they are chosen.
+Two APIs are served: chat completions (``POST /v1/chat/completions``) and the Responses
+API (``POST /v1/responses``; see :mod:`nbstream.local.responses`). Each token of the plan
+is one chunk (one delta event), whether it is reasoning (in ``reasoning_content``,
+``reasoning`` or ``<think>`` content; a reasoning summary in the Responses API), answer
+text or a piece of a tool call; see :mod:`nbstream.local.options` for how they are chosen.
+
+Either endpoint can instead replay a recorded provider transcript, byte for byte and cut
+where the request says (see :mod:`nbstream.local.replay`): a test and demo feature for
+everything the local model itself never sends.
 """
 
 from __future__ import annotations
@@ -21,15 +28,25 @@ import socketserver
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 from nbstream.local import wire
-from nbstream.local.faults import http_fault, injected_error
+from nbstream.local.faults import MALFORMED_BODY, MALFORMED_EVENT, http_fault, injected_error
 from nbstream.local.model import MODEL
-from nbstream.local.options import ChatRequest, Plan, RequestError, make_plan, parse_request
+from nbstream.local.options import (
+    ChatRequest,
+    Plan,
+    RequestError,
+    make_plan,
+    parse_request,
+    parse_responses_request,
+)
+from nbstream.local.replay import Replay
+from nbstream.local.responses import ResponseBuilder, event_sse, response_usage
 from nbstream.local.stats import ServerStats
 
 __all__ = ["DEFAULT_FIRST_TOKEN_DELAY", "DEFAULT_TOKENS_PER_SECOND", "LocalServer", "ServerError"]
@@ -67,8 +84,9 @@ class LocalServer:
         with LocalServer(tokens_per_second=0) as server:
             client = openai.OpenAI(base_url=server.base_url, api_key="nbstream-local")
 
-    It serves ``POST /v1/chat/completions`` (streamed or not) and ``GET /v1/models``,
-    on 127.0.0.1 only: it has no authentication, so it never listens on a network.
+    It serves ``POST /v1/chat/completions`` and ``POST /v1/responses`` (streamed or
+    not) and ``GET /v1/models``, on 127.0.0.1 only: it has no authentication, so it never
+    listens on a network.
 
     ``start()`` and ``stop()`` are idempotent; a stopped server can be started again
     (with ``port=0`` it may then get another port). ``tokens_per_second`` and
@@ -297,6 +315,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Streams are many small writes; Nagle's algorithm would hold each back until
+        # the previous one is acknowledged, bunching tokens and replayed pieces together.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection)
 
     def finish(self) -> None:
@@ -386,13 +408,17 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         path = urlsplit(self.path).path.rstrip("/")
-        if path != "/v1/chat/completions":
+        parse = _PARSERS.get(path)
+        if parse is None:
             self._not_found(path)
             return
         try:
-            request = parse_request(body)
+            request = parse(body)
         except RequestError as exc:
             self._send_error(400, exc.message, param=exc.param)
+            return
+        if request.options.replay is not None:
+            self._replay(request.options.replay)
             return
         app = self.server.app
         plan = make_plan(
@@ -403,12 +429,15 @@ class _Handler(BaseHTTPRequestHandler):
         if plan.fault is not None:
             app.stats.add(faults_injected=1)
         fault = http_fault(plan.fault, stream=request.stream)
+        responses = path == _RESPONSES
         if fault is not None:
             self._send_json(fault.status, fault.body, fault.headers)
         elif request.stream:
-            self._stream(request, plan)
+            write = self._response_events if responses else self._chat_events
+            self._stream(request, plan, write)
         else:
-            self._complete(request, plan)
+            build = self._whole_response if responses else self._whole_completion
+            self._complete(plan, lambda: build(request, plan))
 
     def do_PUT(self) -> None:
         self._method_not_allowed()
@@ -428,7 +457,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_error(
             404,
             f"Unknown path {path!r}: the nbstream local model serves"
-            " POST /v1/chat/completions and GET /v1/models.",
+            " POST /v1/chat/completions, POST /v1/responses and GET /v1/models.",
             code="not_found",
         )
 
@@ -444,7 +473,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         _shutdown(self.connection)
 
-    def _complete(self, request: ChatRequest, plan: Plan) -> None:
+    def _complete(self, plan: Plan, build: Callable[[], wire.JSON]) -> None:
+        """Answer without streaming: wait as long as the stream would take, then send."""
         stats = self.server.app.stats
         try:
             # A real model takes as long to answer without streaming as with it.
@@ -458,7 +488,14 @@ class _Handler(BaseHTTPRequestHandler):
         if plan.fault == "drop":
             self._abort()
             return
-        data = wire.completion(
+        if plan.fault == "malformed_json":
+            self._send_raw(200, "application/json", MALFORMED_BODY)
+            return
+        self._send_json(200, build())
+        stats.add(tokens_sent=len(plan.tokens))
+
+    def _whole_completion(self, request: ChatRequest, plan: Plan) -> wire.JSON:
+        return wire.completion(
             completion_id=_completion_id(),
             created=int(time.time()),
             model=request.model,
@@ -468,10 +505,32 @@ class _Handler(BaseHTTPRequestHandler):
             finish_reason=plan.finish_reason,
             usage=_usage(plan),
         )
-        self._send_json(200, data)
-        stats.add(tokens_sent=len(plan.tokens))
 
-    def _stream(self, request: ChatRequest, plan: Plan) -> None:
+    def _whole_response(self, request: ChatRequest, plan: Plan) -> wire.JSON:
+        incomplete = _INCOMPLETE_REASONS.get(plan.finish_reason)
+        return _response_builder(request, plan).whole(
+            plan.tokens,
+            status="completed" if incomplete is None else "incomplete",
+            usage=_response_usage(plan),
+            incomplete_reason=incomplete,
+        )
+
+    def _send_raw(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        try:
+            self.end_headers()
+            self._write(body)
+        except (_ClientGone, OSError):
+            self.close_connection = True
+
+    def _stream(
+        self,
+        request: ChatRequest,
+        plan: Plan,
+        write_events: Callable[[ChatRequest, Plan], None],
+    ) -> None:
         stats = self.server.app.stats
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -483,7 +542,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.end_headers()
             except OSError as exc:
                 raise _ClientGone from exc
-            self._stream_events(request, plan)
+            write_events(request, plan)
         except _ClientGone:
             self.close_connection = True
             stats.add(streams_disconnected=1)
@@ -493,13 +552,30 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             stats.add(active_streams=-1)
 
-    def _stream_events(self, request: ChatRequest, plan: Plan) -> None:
+    def _event(self, data: bytes) -> None:
+        """One SSE event per HTTP chunk, so each arrives whole and at once."""
+        self._write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def _end_body(self) -> None:
+        """The zero-size chunk that ends a chunked body normally."""
+        self._write(b"0\r\n\r\n")
+
+    def _paced_tokens(self, plan: Plan, first: float) -> Iterator[int]:
+        """Indexes of the tokens to send before any fault, each at its scheduled time.
+
+        Scheduled from one start time, so pacing does not drift with write costs.
+        """
+        rate = plan.tokens_per_second
+        for index in range(plan.fault_after):
+            if rate > 0:
+                self._wait_until(first + index / rate)
+            elif self.server.stopping.is_set():
+                raise _Stopping
+            yield index
+
+    def _chat_events(self, request: ChatRequest, plan: Plan) -> None:
         stats = self.server.app.stats
         completion_id, created = _completion_id(), int(time.time())
-
-        def event(data: bytes) -> None:
-            # One SSE event per HTTP chunk, so each arrives whole and at once.
-            self._write(b"%x\r\n%s\r\n" % (len(data), data))
 
         def chunk(**fields: Any) -> bytes:
             return wire.sse(
@@ -508,32 +584,132 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
 
-        # Scheduled from one start time, so pacing does not drift with write costs.
         first = time.monotonic() + plan.first_token_delay
-        rate = plan.tokens_per_second
         self._wait_until(first)
-        event(chunk(delta={"role": "assistant", "content": None if plan.null_content else ""}))
-        for index, token in enumerate(plan.tokens[: plan.fault_after]):
-            if rate > 0:
-                self._wait_until(first + index / rate)
-            elif self.server.stopping.is_set():
-                raise _Stopping
-            event(chunk(delta=wire.delta(token, reasoning_field=plan.reasoning_field)))
+        self._event(
+            chunk(delta={"role": "assistant", "content": None if plan.null_content else ""})
+        )
+        for index in self._paced_tokens(plan, first):
+            token = plan.tokens[index]
+            self._event(chunk(delta=wire.delta(token, reasoning_field=plan.reasoning_field)))
             stats.add(tokens_sent=1)
 
         if plan.fault == "error":
-            event(wire.sse(injected_error()))
-            self._write(b"0\r\n\r\n")
+            self._event(wire.sse(injected_error()))
+            self._end_body()
+            return
+        if plan.fault == "malformed_json":
+            self._event(MALFORMED_EVENT)
+            self._end_body()
             return
         if plan.fault == "drop":
             self._abort()
             return
-        event(chunk(delta={}, finish_reason=plan.finish_reason))
+        self._event(chunk(delta={}, finish_reason=plan.finish_reason))
         if request.include_usage:
-            event(chunk(usage=_usage(plan)))
-        event(wire.DONE)
-        self._write(b"0\r\n\r\n")
+            self._event(chunk(usage=_usage(plan)))
+        self._event(wire.DONE)
+        self._end_body()
         stats.add(streams_completed=1)
+
+    def _response_events(self, request: ChatRequest, plan: Plan) -> None:
+        stats = self.server.app.stats
+        builder = _response_builder(request, plan)
+
+        def send(events: list[wire.JSON]) -> None:
+            for event in events:
+                self._event(event_sse(event))
+
+        # OpenAI announces the response at once, then thinks: the delay comes after.
+        send(builder.start())
+        first = time.monotonic() + plan.first_token_delay
+        self._wait_until(first)
+        for index in self._paced_tokens(plan, first):
+            send(builder.token(plan.tokens[index]))
+            stats.add(tokens_sent=1)
+
+        if plan.fault == "error":
+            error = injected_error()["error"]
+            send([builder.error(message=error["message"], code=error["code"])])
+            self._end_body()
+            return
+        if plan.fault == "malformed_json":
+            self._event(MALFORMED_EVENT)
+            self._end_body()
+            return
+        if plan.fault == "drop":
+            self._abort()
+            return
+        # The Responses API has no [DONE]: response.completed (or .incomplete) is the end.
+        send(
+            builder.finish(
+                usage=_response_usage(plan),
+                incomplete_reason=_INCOMPLETE_REASONS.get(plan.finish_reason),
+            )
+        )
+        self._end_body()
+        stats.add(streams_completed=1)
+
+    # -- replays ------------------------------------------------------------------------
+
+    def _replay(self, replay: Replay) -> None:
+        """Send a transcript's exact bytes, one HTTP chunk per piece, then end the body."""
+        stats = self.server.app.stats
+        self.send_response(replay.status)
+        for name, value in replay.headers:
+            self.send_header(name, value)
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        stats.add(replays=1, active_streams=1)
+        try:
+            try:
+                self.end_headers()
+            except OSError as exc:
+                raise _ClientGone from exc
+            for index, piece in enumerate(replay.pieces()):
+                if index and replay.split_delay > 0:
+                    self._wait_until(time.monotonic() + replay.split_delay)
+                elif self.server.stopping.is_set():
+                    raise _Stopping
+                # Written unframed by SSE, unlike _event: the piece may be half a line.
+                self._write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self._end_body()
+        except _ClientGone:
+            self.close_connection = True
+            stats.add(streams_disconnected=1)
+            _log.debug("client disconnected mid-replay")
+        except _Stopping:
+            self._abort()
+        finally:
+            stats.add(active_streams=-1)
+
+
+_RESPONSES = "/v1/responses"
+
+_PARSERS: dict[str, Callable[[bytes], ChatRequest]] = {
+    "/v1/chat/completions": parse_request,
+    _RESPONSES: parse_responses_request,
+}
+
+# How a chat finish reason reads in the Responses API; a reply that is not cut short
+# (stop, tool_calls) is "completed" instead.
+_INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+def _response_builder(request: ChatRequest, plan: Plan) -> ResponseBuilder:
+    return ResponseBuilder(
+        response_id=f"resp_{uuid.uuid4().hex[:24]}",
+        created=int(time.time()),
+        model=request.model,
+        # The <think> format keeps reasoning in the text, whichever API carries it.
+        reasoning_in_text=plan.has_reasoning and plan.reasoning_field is None,
+        max_output_tokens=request.max_tokens,
+    )
+
+
+def _response_usage(plan: Plan) -> wire.JSON:
+    reasoning = plan.reasoning_tokens if plan.reasoning_field is not None else 0
+    return response_usage(plan.prompt_tokens, len(plan.tokens), reasoning)
 
 
 def _usage(plan: Plan) -> wire.JSON:

@@ -19,15 +19,18 @@ class StatsSnapshot:
     streams_started: int = 0
     """Streamed completions whose response headers were sent."""
     streams_completed: int = 0
-    """Streams that ran to ``data: [DONE]``."""
+    """Streams that ran to their end: ``data: [DONE]`` (chat completions), or
+    ``response.completed`` / ``response.incomplete`` (the Responses API)."""
     streams_disconnected: int = 0
-    """Streams abandoned because the client went away (a write failed)."""
+    """Streams (or replays) abandoned because the client went away (a write failed)."""
     faults_injected: int = 0
     """Requests that got the fault they asked for."""
+    replays: int = 0
+    """Requests answered with a replayed transcript (see :mod:`nbstream.local.replay`)."""
     tokens_sent: int = 0
     """Completion tokens written to clients, streamed or not."""
     active_streams: int = 0
-    """Streams being generated right now."""
+    """Streams being generated (or replays being sent) right now."""
 
 
 class ServerStats:
@@ -64,7 +67,7 @@ class ServerStats:
 
     @property
     def streams_completed(self) -> int:
-        """Streams that ran to ``data: [DONE]``."""
+        """Streams that ran to their end (``data: [DONE]``, or ``response.completed``)."""
         return self.snapshot().streams_completed
 
     @property
@@ -78,13 +81,18 @@ class ServerStats:
         return self.snapshot().faults_injected
 
     @property
+    def replays(self) -> int:
+        """Requests answered with a replayed transcript."""
+        return self.snapshot().replays
+
+    @property
     def tokens_sent(self) -> int:
         """Completion tokens written to clients."""
         return self.snapshot().tokens_sent
 
     @property
     def active_streams(self) -> int:
-        """Streams being generated right now."""
+        """Streams being generated (or replays being sent) right now."""
         return self.snapshot().active_streams
 
     def wait_for(self, predicate: Callable[[StatsSnapshot], bool], timeout: float) -> bool:
