@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+	// test/safety.ts reads the XSS corpus that pytest shares (../tests/xss_corpus.json).
+	server: { fs: { allow: [".", "../tests"] } },
 	test: {
 		environment: "happy-dom",
 		include: ["test/**/*.test.ts"],
