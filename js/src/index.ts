@@ -15,6 +15,7 @@ import { connect } from "./channel";
 import { connectLanes } from "./chat/lanes";
 import type { ChatModel } from "./chat/types";
 import { ChatView } from "./chat/view";
+import { endAnswerOnDisconnect, endStreamOnDisconnect } from "./disconnect";
 import type { StreamModel } from "./types";
 import { StreamView } from "./view";
 
@@ -34,12 +35,101 @@ export function isChat(model: Model): model is ChatModel {
 	return Array.isArray((model as ChatModel).get("_turns"));
 }
 
+interface View {
+	moveTo(parent: HTMLElement): void;
+	destroy(): void;
+}
+
+/** A view and the outputs (anywidget views) that show it: more than one once adopted. */
+interface Shown {
+	view: View;
+	el: HTMLElement;
+	owners: number;
+	/** Whether `el` has been in the page: only then does leaving it mean "replaced". */
+	attached: boolean;
+}
+
+/**
+ * Views by model. anywidget gives every call a different proxy of the model, so each
+ * model gets a key of its own, stored as a local attribute (never sent to the kernel).
+ */
+const shown = new Map<string, Shown[]>();
+
+/** The model, for attributes of our own that are not synced traits. */
+interface LocalAttributes {
+	get(key: string): unknown;
+	set(values: Record<string, unknown>): void;
+}
+const KEY = "_nbstream_key";
+
+function keyOf(model: Model): string {
+	const key = (model as unknown as LocalAttributes).get(KEY);
+	return typeof key === "string" ? key : "";
+}
+
+/**
+ * When a stream ends, the kernel updates the output that shows the widget so that it
+ * carries a static copy of the text (nbstream/saved_output.py). JupyterLab answers an
+ * update by rendering a new view into the same output, after taking the old view's
+ * element out of the page, and never disposes the old view. Rendering anew would
+ * lose the reader's place (a chat's draft, focus and scroll position) and redraw the
+ * whole text, so the new output adopts the old view instead: an orphaned view of the
+ * same model moves into it as it is.
+ */
+function adopt(key: string, el: HTMLElement): Shown | undefined {
+	// A view still being set up has no parent yet either; it must not be taken.
+	const orphan = shown
+		.get(key)
+		?.find((entry) => entry.attached && entry.el !== el && entry.el.parentNode === null);
+	if (!orphan) return undefined;
+	orphan.view.moveTo(el);
+	orphan.el = el;
+	orphan.owners += 1;
+	return orphan;
+}
+
 export default {
 	initialize({ model }: InitializeProps): () => void {
-		return isChat(model) ? connectLanes(model) : connect(model);
+		(model as unknown as LocalAttributes).set({ [KEY]: randomKey() });
+		const disconnect = isChat(model) ? endAnswerOnDisconnect(model) : endStreamOnDisconnect(model);
+		const protocol = isChat(model) ? connectLanes(model) : connect(model);
+		return () => {
+			disconnect();
+			protocol();
+		};
 	},
 	render({ model, el }: RenderProps): () => void {
-		const view = isChat(model) ? new ChatView(model, el) : new StreamView(model, el);
-		return () => view.destroy();
+		const key = keyOf(model);
+		let entry = key ? adopt(key, el) : undefined;
+		if (!entry) {
+			const view = isChat(model) ? new ChatView(model, el) : new StreamView(model, el);
+			entry = { view, el, owners: 1, attached: false };
+			shown.set(key, [...(shown.get(key) ?? []), entry]);
+		}
+		const mine = entry;
+		watchAttached(mine);
+		return () => {
+			mine.owners -= 1;
+			if (mine.owners > 0) return;
+			mine.view.destroy();
+			const rest = (shown.get(key) ?? []).filter((other) => other !== mine);
+			if (rest.length) shown.set(key, rest);
+			else shown.delete(key);
+		};
 	},
 };
+
+/** Note when the output is in the page (checked each frame for up to ~10 s). */
+function watchAttached(entry: Shown, frames = 600): void {
+	if (entry.el.isConnected) {
+		entry.attached = true;
+		return;
+	}
+	if (frames > 0 && typeof requestAnimationFrame === "function") {
+		requestAnimationFrame(() => watchAttached(entry, frames - 1));
+	}
+}
+
+function randomKey(): string {
+	return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}

@@ -11,6 +11,16 @@ export interface Traits {
 	_stream: number;
 	/** Load markdown images (see markdown.ts); absent in state saved by older versions. */
 	allow_images?: boolean;
+	/** Why the model stopped, when the source said (absent in older saved state). */
+	finish_reason?: string | null;
+	/** Token counts of the last stream, when the provider sent them. */
+	usage?: {
+		prompt_tokens?: number | null;
+		completion_tokens?: number | null;
+		total_tokens?: number | null;
+	} | null;
+	/** The model's refusal, shown instead of an answer. */
+	refusal?: string | null;
 }
 
 export interface DeltaMessage {

@@ -15,7 +15,19 @@ const WATCHED = [
 	"change:error",
 	"change:_stream",
 	"change:allow_images",
+	"change:finish_reason",
+	"change:usage",
+	"change:refusal",
 ];
+
+/** After this long without new text mid-stream, the view says it is still waiting. */
+export const STALL_MS = 3000;
+
+/** Finish reasons worth telling the reader about: the answer is not what it seems. */
+const FLAGS: Record<string, string> = {
+	length: "Cut off: the answer reached the token limit.",
+	content_filter: "Stopped by the provider's content filter.",
+};
 
 export class StreamView {
 	readonly root: HTMLDivElement;
@@ -24,8 +36,12 @@ export class StreamView {
 	readonly #markdown: MarkdownView;
 	readonly #waiting: HTMLDivElement;
 	readonly #status: HTMLDivElement;
+	readonly #footer: HTMLDivElement;
+	readonly #refusal: HTMLDivElement;
 	#error: HTMLDivElement | null = null;
 	#frame: number | null = null;
+	#stallTimer: ReturnType<typeof setTimeout> | null = null;
+	#lastText = "";
 	/** The stream this view saw running and has not yet announced the end of. */
 	#running: number | null = null;
 
@@ -47,6 +63,9 @@ export class StreamView {
 		this.#status = element("div", "nbstream-status nbstream-sr-only");
 		this.#status.setAttribute("aria-live", "polite");
 		this.#status.setAttribute("role", "status");
+
+		this.#refusal = element("div", "nbstream-refusal");
+		this.#footer = element("div", "nbstream-footer");
 
 		this.root.append(body, this.#status);
 		parent.append(this.root);
@@ -71,16 +90,25 @@ export class StreamView {
 		if (streaming) this.root.setAttribute("aria-busy", "true");
 		else this.root.removeAttribute("aria-busy");
 
-		// In the page only while waiting, so `.nbstream-waiting` present means shown.
+		// In the page only while waiting, so `.nbstream-waiting` present means shown:
+		// before the first token, and again when the text stops growing for a while.
 		if (streaming && text === "") {
 			if (!this.#waiting.isConnected) this.root.prepend(this.#waiting);
-		} else {
+		} else if (!streaming || text !== this.#lastText) {
 			this.#waiting.remove();
 		}
+		this.#watchForStall(streaming, text);
 		this.#markdown.setAllowImages(Boolean(model.get("allow_images")));
 		this.#markdown.update(text, streaming);
+		this.#showRefusal(model.get("refusal"));
 		this.#showError(error);
+		this.#showFooter(streaming);
 		this.#announce(streaming, error);
+	}
+
+	/** Move into another output element as it is (see index.ts). */
+	moveTo(parent: HTMLElement): void {
+		parent.append(this.root);
 	}
 
 	/** Stop listening and leave the page as it was. Safe to call twice. */
@@ -88,7 +116,63 @@ export class StreamView {
 		for (const event of WATCHED) this.#model.off(event, this.#schedule);
 		if (this.#frame !== null) this.#scheduler.cancel(this.#frame);
 		this.#frame = null;
+		if (this.#stallTimer !== null) clearTimeout(this.#stallTimer);
+		this.#stallTimer = null;
 		this.root.remove();
+	}
+
+	/** A stream that goes quiet shows the waiting dots again after the text. */
+	#watchForStall(streaming: boolean, text: string): void {
+		if (streaming && text === this.#lastText && this.#stallTimer !== null) return;
+		this.#lastText = text;
+		if (this.#stallTimer !== null) clearTimeout(this.#stallTimer);
+		this.#stallTimer = null;
+		if (!streaming || text === "") return;
+		this.#stallTimer = setTimeout(() => {
+			this.#stallTimer = null;
+			const model = this.#model;
+			if (model.get("is_streaming") && (model.get("content") ?? "") === this.#lastText) {
+				this.#status.before(this.#waiting);
+			}
+		}, STALL_MS);
+	}
+
+	#showRefusal(refusal: unknown): void {
+		const text = typeof refusal === "string" ? refusal : "";
+		if (!text) {
+			this.#refusal.remove();
+			return;
+		}
+		if (this.#refusal.textContent !== text) this.#refusal.textContent = text;
+		if (!this.#refusal.isConnected) this.#status.before(this.#refusal);
+	}
+
+	/** Why the answer ended, when that matters, and its token usage, when known. */
+	#showFooter(streaming: boolean): void {
+		const parts: string[] = [];
+		if (!streaming) {
+			const reason = this.#model.get("finish_reason");
+			if (typeof reason === "string" && FLAGS[reason]) parts.push(FLAGS[reason]);
+			const usage = this.#model.get("usage");
+			if (usage && typeof usage === "object") {
+				const prompt = usage.prompt_tokens;
+				const completion = usage.completion_tokens;
+				if (typeof prompt === "number" && typeof completion === "number") {
+					parts.push(`${prompt.toLocaleString()} prompt + ${completion.toLocaleString()} completion tokens`);
+				} else if (typeof usage.total_tokens === "number") {
+					parts.push(`${usage.total_tokens.toLocaleString()} tokens`);
+				}
+			}
+		}
+		const text = parts.join(" · ");
+		if (!text) {
+			this.#footer.remove();
+			return;
+		}
+		if (this.#footer.textContent !== text) this.#footer.textContent = text;
+		const reason = this.#model.get("finish_reason");
+		this.#footer.dataset.flag = typeof reason === "string" && FLAGS[reason] ? reason : "";
+		if (!this.#footer.isConnected) this.#status.before(this.#footer);
 	}
 
 	#schedule = (): void => {

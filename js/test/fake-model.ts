@@ -50,6 +50,11 @@ export class FakeModelOf<T extends object, Sent> {
 		this.#assign(values);
 	}
 
+	/** An event from the widget manager itself, e.g. `comm_live_update` on a kernel restart. */
+	trigger(event: string): void {
+		this.#emit(event);
+	}
+
 	/** A custom message from the kernel. */
 	receive(message: KernelMessage | Record<string, unknown>): void {
 		this.#emit("msg:custom", message, []);

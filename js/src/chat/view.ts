@@ -67,6 +67,9 @@ export class ChatView {
 	#streaming = false;
 	/** Follow new text: the user is at the bottom of the log (or just sent something). */
 	#stick = true;
+	/** Where the reader left the log, and whether they were typing (see moveTo). */
+	#scrollTop = 0;
+	#typing = false;
 	/** The id of the answer this view saw streaming and has not announced the end of. */
 	#watching: number | null = null;
 
@@ -124,6 +127,13 @@ export class ChatView {
 		this.#stop.addEventListener("click", this.#onStop);
 		this.#input.addEventListener("keydown", this.#onInputKey);
 		this.#input.addEventListener("input", this.#grow);
+		this.#input.addEventListener("focus", () => {
+			this.#typing = true;
+		});
+		this.#input.addEventListener("blur", () => {
+			// Leaving the page also blurs; that is not the reader moving on.
+			if (this.#input.isConnected) this.#typing = false;
+		});
 		this.#log.addEventListener("scroll", this.#onScroll);
 		this.#log.addEventListener("click", this.#onLogClick);
 		for (const type of ["keydown", "keyup", "keypress"]) this.root.addEventListener(type, stopPropagation);
@@ -158,6 +168,18 @@ export class ChatView {
 		this.#drawTurns(turns, streaming);
 		this.#announce(turns, streaming);
 		if (this.#stick) this.#toBottom();
+	}
+
+	/**
+	 * Move into another output element as it is (see ../index.ts): the draft, the
+	 * scroll position and, if the reader was typing, the focus come along.
+	 */
+	moveTo(parent: HTMLElement): void {
+		parent.append(this.root);
+		// Taking an element out of the page resets its scroll position and drops focus.
+		if (this.#stick) this.#toBottom();
+		else this.#log.scrollTop = this.#scrollTop;
+		if (this.#typing) this.#input.focus({ preventScroll: true });
 	}
 
 	/** Stop listening and leave the page as it was. Safe to call twice. */
@@ -260,6 +282,8 @@ export class ChatView {
 
 	#onScroll = (): void => {
 		const log = this.#log;
+		if (!log.isConnected) return; // taken out of the page: its scroll position is not the reader's
+		this.#scrollTop = log.scrollTop;
 		this.#stick = log.scrollHeight - log.scrollTop - log.clientHeight <= STICK_DISTANCE;
 		this.#jump.hidden = this.#stick;
 	};
