@@ -6,6 +6,7 @@ must be specific enough to act on and must never contain an API key.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 
@@ -96,6 +97,9 @@ def _redact_match(match: re.Match[str]) -> str:
 def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     """A one-line, key-free description of why a stream ended: ``"Type: message"``.
 
+    HTTP errors from the ``openai`` SDK are told by status and the provider's own
+    message (and when to retry, for a 429), not by the SDK's dump of the response body.
+
     >>> describe_error(ValueError("bad chunk"))
     'ValueError: bad chunk'
     >>> describe_error(KeyboardInterrupt())
@@ -104,7 +108,33 @@ def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     name = type(exc).__name__
     if isinstance(exc, KeyboardInterrupt):
         return f"{name}: the stream was interrupted"
-    message = str(exc).strip()
+    if isinstance(exc, json.JSONDecodeError):
+        return (
+            f"{name}: the server sent a line that is not valid JSON ({exc.msg}, {exc.doc[:60]!r})"
+        )
+    message = _http_error_message(exc) or str(exc).strip()
     if not message:
         return name
     return f"{name}: {redact(message, secrets)}"
+
+
+def _http_error_message(exc: BaseException) -> str | None:
+    """``HTTP 429: Rate limit reached (retry after 3 s)`` for an ``openai.APIStatusError``.
+
+    Read by attribute rather than isinstance so that other SDKs shaped the same way
+    (``status_code``, ``body``, ``response``) get the same treatment.
+    """
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        return None
+    body = getattr(exc, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    detail = error.get("message") if isinstance(error, dict) else None
+    if not isinstance(detail, str) or not detail:
+        detail = str(getattr(exc, "message", "") or "").strip() or "no details"
+    text = f"HTTP {status}: {detail}"
+    response = getattr(exc, "response", None)
+    retry_after = getattr(getattr(response, "headers", None), "get", lambda _k: None)("retry-after")
+    if isinstance(retry_after, str) and retry_after:
+        text += f" (retry after {retry_after} s)"
+    return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import pathlib
 import threading
 from collections.abc import AsyncIterable, Callable, Iterable
@@ -10,15 +11,16 @@ from typing import Any, TypeVar
 import traitlets
 
 from nbstream.delivery import DeltaChannel, Message
-from nbstream.errors import SourceError, StreamInProgressError, describe_error
-from nbstream.sources import (
-    Event,
-    TextDelta,
-    aiter_events,
-    check_async_source,
-    check_sync_source,
-    iter_events,
+from nbstream.errors import (
+    SourceError,
+    StreamClosedError,
+    StreamInProgressError,
+    describe_error,
 )
+from nbstream.events import Event, Finish, ReasoningDelta, RefusalDelta, TextDelta, Usage
+from nbstream.idle import aiter_with_idle_timeout, check_idle_timeout, iter_with_idle_timeout
+from nbstream.saved_output import StaticCopy
+from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
 from nbstream.upstream import aclose_quietly, api_keys_of, close_quietly
 from nbstream.widget_sync import LiveText, ProtocolWidget
 
@@ -28,7 +30,14 @@ _STATIC = pathlib.Path(__file__).parent / "static"
 _S = TypeVar("_S")
 
 
-class StreamView(ProtocolWidget):
+def _opener_of(source: object) -> Callable[[], Any] | None:
+    """``source`` if it is a function that opens the stream (not a stream, nor a class)."""
+    if not callable(source) or isinstance(source, (Iterable, AsyncIterable, type)):
+        return None
+    return None if hasattr(source, "choices") else source
+
+
+class StreamView(StaticCopy, ProtocolWidget):
     """Live, sanitized markdown for a streamed LLM answer, with a cursor while it streams.
 
     Display it, then stream into it from a sync or async source::
@@ -54,6 +63,15 @@ class StreamView(ProtocolWidget):
         content: The text (markdown). Mid-stream it reads as the text so far.
         is_streaming: Whether a stream is running.
         error: Why the last stream failed (``"Type: message"``, never an API key), or None.
+        finish_reason: Why the model stopped (``"stop"``, ``"length"``,
+            ``"content_filter"``, ``"tool_calls"``…), when the source says; the view flags
+            an answer cut short by the token limit or a content filter.
+        usage: Token counts of the last stream (``prompt_tokens``, ``completion_tokens``,
+            ``total_tokens``), when the provider sent them (for OpenAI, pass
+            ``stream_options={"include_usage": True}``); shown under the answer.
+        refusal: The model's refusal (OpenAI's ``refusal``), shown instead of an answer.
+        reasoning: The model's reasoning (``reasoning_content``, ``reasoning``…), kept
+            apart from ``content`` and not shown; :class:`~nbstream.Chat` shows it.
         allow_images: Whether markdown images are loaded. Off by default: the model
             chooses the URL, and a remote image tells its server that (and from where)
             the notebook was opened. Off, an image shows as its alt text and address.
@@ -65,6 +83,9 @@ class StreamView(ProtocolWidget):
     content = LiveText("", channel="_channel").tag(sync=True)
     is_streaming = traitlets.Bool(False).tag(sync=True)
     error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    finish_reason = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    usage = traitlets.Instance(dict, allow_none=True).tag(sync=True)
+    refusal = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     allow_images = traitlets.Bool(False).tag(sync=True)
     # Id of the current stream: lets the browser drop messages of an earlier stream.
     _stream = traitlets.Int(0).tag(sync=True)
@@ -90,6 +111,12 @@ class StreamView(ProtocolWidget):
                 f"max_messages_per_second must be > 0, got {max_messages_per_second!r}"
             )
         self._running = threading.Lock()  # held from _begin to _end
+        self._closed_while_streaming = False
+        self._finish: str | None = None
+        self._usage: dict[str, int | None] | None = None
+        self._refusal: list[str] = []
+        self._reasoning: list[str] = []
+        self.reasoning = ""
         self._channel = DeltaChannel(self._send_custom, interval=1 / max_messages_per_second)
         super().__init__(content=content, allow_images=allow_images)
         self.on_msg(self._on_browser_msg)
@@ -102,18 +129,44 @@ class StreamView(ProtocolWidget):
 
     # -- public API ---------------------------------------------------------------------
 
-    def stream(self, source: Iterable[Any]) -> str:
+    def stream(
+        self,
+        source: Iterable[Any] | Callable[[], Iterable[Any]],
+        *,
+        idle_timeout: float | None = None,
+    ) -> str:
         """Stream ``source`` into the view, blocking until it ends; return the full text.
 
-        ``source`` is an OpenAI ``Stream`` of chat completion chunks, a ``ChatCompletion``,
-        or any iterable of ``str``. If the source raises (or the kernel is interrupted),
-        the text so far stays, ``error`` says why, and the exception propagates. The
-        source is closed however the stream ends.
+        ``source`` is an OpenAI ``Stream`` (chat completion chunks, or Responses API
+        events), a ``ChatCompletion``, or any iterable of ``str``. If the source raises
+        (or the kernel is interrupted), the text so far stays, ``error`` says why, and the
+        exception propagates. The source is closed however the stream ends.
+
+        ``source`` may also be a function that opens the stream, so that a failing
+        request (a 401, a 429, a server down) shows in the view too, not only in the
+        traceback::
+
+            view.stream(lambda: client.chat.completions.create(..., stream=True))
+
+        Args:
+            source: What to stream, or a function of no arguments that returns it.
+            idle_timeout: Seconds without anything arriving after which the stream ends
+                with :class:`~nbstream.errors.IdleTimeoutError` (the view shows it is
+                waiting meanwhile). None waits as long as the source does.
         """
-        checked = self._checked(check_sync_source, source)
+        check_idle_timeout(idle_timeout)
+        opener = _opener_of(source)
+        checked = None if opener else self._checked(check_sync_source, source)
         self._begin()
         try:
-            for event in iter_events(checked):
+            if opener is not None:
+                source = opener()
+                checked = check_sync_source(source)
+            assert checked is not None
+            events = iter_events(checked)
+            if idle_timeout is not None:
+                events = iter_with_idle_timeout(events, idle_timeout)
+            for event in events:
                 self._apply(event)
         except BaseException as exc:
             self._end(describe_error(exc, api_keys_of(source)))
@@ -124,12 +177,32 @@ class StreamView(ProtocolWidget):
             close_quietly(source)
         return self._stored_content()
 
-    async def astream(self, source: AsyncIterable[Any] | Iterable[Any]) -> str:
-        """Async twin of :meth:`stream`: also takes ``AsyncStream`` and async iterables."""
-        checked = self._checked(check_async_source, source)
+    async def astream(
+        self,
+        source: AsyncIterable[Any] | Iterable[Any] | Callable[[], Any],
+        *,
+        idle_timeout: float | None = None,
+    ) -> str:
+        """Async twin of :meth:`stream`: also takes ``AsyncStream`` and async iterables.
+
+        A function source may return the stream or an awaitable of it, e.g.
+        ``lambda: aclient.chat.completions.create(..., stream=True)``.
+        """
+        check_idle_timeout(idle_timeout)
+        opener = _opener_of(source)
+        checked = None if opener else self._checked(check_async_source, source)
         self._begin()
         try:
-            async for event in aiter_events(checked):
+            if opener is not None:
+                source = opener()
+                if inspect.isawaitable(source):
+                    source = await source
+                checked = check_async_source(source)
+            assert checked is not None
+            events = aiter_events(checked)
+            if idle_timeout is not None:
+                events = aiter_with_idle_timeout(events, idle_timeout)
+            async for event in events:
                 self._apply(event)
         except BaseException as exc:
             self._end(describe_error(exc, api_keys_of(source)))
@@ -157,23 +230,51 @@ class StreamView(ProtocolWidget):
                 "this StreamView is already streaming; wait for it to finish or use another view"
             )
         stream = self._stream + 1
-        # One state message resets the browser: set quietly, then send the four together.
-        with self._delivered(("content", "is_streaming", "error", "_stream")):
+        self._closed_while_streaming = False
+        self._finish, self._usage, self._refusal, self._reasoning = None, None, [], []
+        self.reasoning = ""
+        # One state message resets the browser: set quietly, then send them together.
+        # The footer's values are reset only when the last stream left some.
+        footer = [k for k in ("finish_reason", "usage", "refusal") if getattr(self, k) is not None]
+        keys = ["content", "is_streaming", "error", "_stream", *footer]
+        with self._delivered(keys):
             self.content = ""
             self.error = None
             self.is_streaming = True
             self._stream = stream
+            for key in footer:
+                self.set_trait(key, None)
         # The channel starts first: under kernel subshells a resync is answered on another
         # thread at any moment, and must already see the new stream.
         self._channel.begin(stream)
-        self.send_state(["content", "is_streaming", "error", "_stream"])
+        self.send_state(keys)
 
     def _apply(self, event: Event) -> None:
         if isinstance(event, TextDelta):
             self._channel.push(event.text)
+        elif isinstance(event, ReasoningDelta):
+            self._reasoning.append(event.text)
+        elif isinstance(event, RefusalDelta):
+            self._refusal.append(event.text)
+        elif isinstance(event, Usage):
+            self._usage = {
+                "prompt_tokens": event.prompt_tokens,
+                "completion_tokens": event.completion_tokens,
+                "total_tokens": event.total_tokens,
+            }
+        elif isinstance(event, Finish):
+            self._finish = event.reason
+        if self._closed_while_streaming:
+            raise StreamClosedError("the view was closed while it was streaming")
 
     def _end(self, error: str | None) -> None:
         try:
+            self.reasoning = "".join(self._reasoning)
+            # What the footer shows goes first, so the browser's final render has it.
+            with self.hold_sync():
+                self.finish_reason = self._finish
+                self.set_trait("usage", self._usage)
+                self.refusal = "".join(self._refusal) or None
             # Store the final state before the channel lets go of the text, so a resync
             # answered on another thread never sees an in-between state. The `end`
             # message sets the same values in the browser, so they are not re-sent.
@@ -184,6 +285,38 @@ class StreamView(ProtocolWidget):
             self._channel.end(error)
         finally:
             self._running.release()
+        self._update_static_copy()
+
+    def close(self) -> None:
+        """Close the widget; a stream running into it stops at its next piece.
+
+        The stream's source is closed and ``stream()`` raises
+        :class:`~nbstream.errors.StreamClosedError`; the text so far stays in ``content``.
+        """
+        if self.is_streaming:
+            self._closed_while_streaming = True
+        super().close()
+
+    # -- the static copy in saved outputs (see nbstream.saved_output) -------------------
+
+    def _static_markdown(self) -> str | None:
+        if self.is_streaming:
+            return None
+        text = self._stored_content()
+        if self.refusal:
+            text = f"{text}\n\n{self.refusal}" if text else self.refusal
+        if self.error:
+            text = f"{text}\n\n**Error:** {self.error}" if text else f"**Error:** {self.error}"
+        return text or None
+
+    def _static_html(self) -> str | None:
+        markdown = self._static_markdown()
+        if markdown is None:
+            return None
+        from nbstream.static_html import markdown_to_html  # noqa: PLC0415 - TODO top-level
+
+        html: str = markdown_to_html(markdown, allow_images=self.allow_images)
+        return html
 
     # -- wiring -------------------------------------------------------------------------
 

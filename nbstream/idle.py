@@ -1,0 +1,101 @@
+"""End a stream that has gone quiet: an idle timeout for sync and async iterators.
+
+A stalled source (a server that keeps the connection open but sends nothing) would
+otherwise keep the cell busy until the HTTP client's own timeout, ten minutes with the
+``openai`` defaults. The timeout counts from the last item, not from the start, so a
+long answer that keeps flowing is never cut.
+
+The sync twin reads the source in a helper thread, because a thread blocked inside
+``next()`` (in a socket read, or a ``time.sleep`` in a generator) cannot be woken from
+outside; the consumer waits on a queue it can time out. When the timeout strikes, the
+helper is abandoned: it stops at its next item without reading further.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import TypeVar, cast
+
+from nbstream.errors import IdleTimeoutError
+
+__all__ = ["aiter_with_idle_timeout", "check_idle_timeout", "iter_with_idle_timeout"]
+
+_T = TypeVar("_T")
+_END = object()
+
+
+def check_idle_timeout(idle_timeout: float | None) -> None:
+    """Raise ``ValueError`` unless ``idle_timeout`` is None or a positive number of seconds."""
+    if idle_timeout is None:
+        return
+    if isinstance(idle_timeout, bool) or not isinstance(idle_timeout, (int, float)):
+        raise TypeError(f"idle_timeout must be seconds (a number) or None, got {idle_timeout!r}")
+    if not idle_timeout > 0:
+        raise ValueError(f"idle_timeout must be > 0 seconds, got {idle_timeout!r}")
+
+
+def _message(idle_timeout: float) -> str:
+    return (
+        f"nothing arrived from the model for {idle_timeout:g} s (idle_timeout); "
+        "the stream was stopped"
+    )
+
+
+class _Failure:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def iter_with_idle_timeout(items: Iterator[_T], idle_timeout: float) -> Iterator[_T]:
+    """Yield from ``items``; raise :class:`IdleTimeoutError` after ``idle_timeout`` s of quiet.
+
+    Exceptions from ``items`` reach the consumer unchanged.
+    """
+    handoff: queue.SimpleQueue[object] = queue.SimpleQueue()
+    abandoned = threading.Event()
+
+    def read() -> None:
+        try:
+            for item in items:
+                if abandoned.is_set():
+                    return
+                handoff.put(item)
+        except BaseException as exc:  # handed to the consumer, who raises it
+            handoff.put(_Failure(exc))
+        else:
+            handoff.put(_END)
+
+    reader = threading.Thread(target=read, name="nbstream-idle-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                item = handoff.get(timeout=idle_timeout)
+            except queue.Empty:
+                raise IdleTimeoutError(_message(idle_timeout)) from None
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield cast(_T, item)  # everything else came from `items`
+    finally:
+        abandoned.set()
+
+
+async def aiter_with_idle_timeout(
+    items: AsyncIterator[_T], idle_timeout: float
+) -> AsyncIterator[_T]:
+    """Async twin of :func:`iter_with_idle_timeout` (no thread: the wait is cancelled)."""
+    while True:
+        try:
+            item = await asyncio.wait_for(anext(items), idle_timeout)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise IdleTimeoutError(_message(idle_timeout)) from None
+        yield item

@@ -1,0 +1,81 @@
+"""What a widget's output holds besides the live widget: a static copy of its text.
+
+A widget output is only a reference to a model in the kernel. Without the kernel (in
+nbconvert HTML, on GitHub and nbviewer, in an untrusted notebook, or when widget state
+was not saved) it shows as "Error displaying widget" or its ``text/plain``. So each
+display also carries the final text as sanitized ``text/html`` and as ``text/markdown``;
+a frontend that can render the widget prefers it, the others fall back.
+
+The widget is displayed with a ``display_id``, so that when a stream ends, every output
+showing it (there may be several) is updated with the new copy. Mid-stream no copy is
+sent: the answer is not final, and the live widget is the one showing it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from IPython.display import display, update_display
+
+__all__ = ["StaticCopy"]
+
+_log = logging.getLogger("nbstream")
+_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+class StaticCopy:
+    """Mixin for an ipywidgets widget: outputs carry a static copy of what it shows.
+
+    Subclasses implement :meth:`_static_markdown` and :meth:`_static_html`, and call
+    :meth:`_update_static_copy` whenever the copy should change (at the end of a stream).
+    """
+
+    _display_id: str | None = None
+
+    def _static_markdown(self) -> str | None:
+        """The text to keep as ``text/markdown``, or None when there is nothing final."""
+        raise NotImplementedError
+
+    def _static_html(self) -> str | None:
+        """The same, rendered and sanitized, as ``text/html``."""
+        raise NotImplementedError
+
+    def _mimebundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        # anywidget returns (data, metadata); the metadata matters (Colab's widget
+        # manager reads it), so it is kept as is.
+        live = super()._repr_mimebundle_()  # type: ignore[misc]
+        data, metadata = live if isinstance(live, tuple) else (live or {}, {})
+        data = dict(data)
+        if _VIEW not in data:
+            return data, metadata  # a closed widget: nothing live, nothing to copy
+        markdown = self._static_markdown()
+        if markdown:
+            html = self._static_html()
+            if html:
+                data["text/html"] = html
+            data["text/markdown"] = markdown
+        return data, metadata
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        return self._mimebundle()
+
+    def _ipython_display_(self) -> None:
+        # Displayed through a display_id (the same for every display of this widget), so
+        # that _update_static_copy can reach all of them later, from any cell.
+        if self._display_id is None:
+            self._display_id = f"nbstream-{uuid.uuid4().hex}"
+        data, metadata = self._mimebundle()
+        display(data, metadata=metadata, raw=True, display_id=self._display_id)  # type: ignore[no-untyped-call]
+
+    def _update_static_copy(self) -> None:
+        """Send the current static copy to every output that shows this widget."""
+        if self._display_id is None:
+            return  # never displayed (or only inside another widget): nothing to update
+        try:
+            data, metadata = self._mimebundle()
+            update_display(data, metadata=metadata, raw=True, display_id=self._display_id)  # type: ignore[no-untyped-call]
+        except Exception:
+            # The copy is a convenience; failing to send it must not fail the stream.
+            _log.debug("could not update the static copy", exc_info=True)
