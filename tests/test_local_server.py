@@ -1200,6 +1200,7 @@ async def test_replay_with_an_error_status(api: Api, server: LocalServer) -> Non
     response, _ = _raw_replay(server, "/v1/chat/completions", body="{}", headers={"X-Test": "1"})
     assert response.headers["x-test"] == "1"
     assert response.headers["content-type"] == "text/event-stream", "the default"
+    assert "cache-control" not in response.headers, "only the transcript's headers"
 
 
 def test_replay_split_delay_spaces_the_pieces(server: LocalServer) -> None:

@@ -656,9 +656,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Send a transcript's exact bytes, one HTTP chunk per piece, then end the body."""
         stats = self.server.app.stats
         self.send_response(replay.status)
+        # The transcript's own headers only (plus Server and Date, which send_response
+        # adds), and the framing, which the server owns.
         for name, value in replay.headers:
             self.send_header(name, value)
-        self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         stats.add(replays=1, active_streams=1)
         try:
