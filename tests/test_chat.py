@@ -592,3 +592,64 @@ def test_last_answer_is_public_and_live() -> None:
     assert (final.status, final.text, final.reasoning) == ("done", "So far, done.", "Hmm.")
     assert final.stats is not None
     assert final.stats["finish_reason"] == "stop"
+
+
+# -- faults -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_an_answer_that_stalls_ends_after_the_idle_timeout(kind: str) -> None:
+    release = threading.Event()
+
+    def stalls(messages: list[dict[str, Any]]) -> Iterator[str]:
+        yield "Started"
+        release.wait(10)
+        yield " and never finished"
+
+    async def astalls(messages: list[dict[str, Any]]) -> AsyncIterator[str]:
+        yield "Started"
+        await asyncio.sleep(10)
+        yield " and never finished"
+
+    chat = Chat(stalls if kind == "sync" else astalls, idle_timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"nothing arrived from the model for 0\.3 s"):
+        chat.ask("Hello?")
+    assert time.monotonic() - started < 2
+    last = chat.last_answer
+    assert last is not None
+    assert last.text == "Started"
+    assert last.status == "error"
+    assert last.error is not None
+    assert last.error.startswith("IdleTimeoutError: ")
+    assert chat.is_streaming is False
+    release.set()
+    # The chat is usable again.
+    chat.messages = []
+    assert chat.is_streaming is False
+
+
+def test_closing_the_chat_stops_its_answer(server: LocalServer) -> None:
+    chat = make_chat("sync-client", server, **fast(tokens_per_second=50))
+    chat.send(QUESTION)
+    deadline = time.monotonic() + 5
+    while not chat._live_text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    chat.close()
+    last = chat.last_answer
+    assert last is not None
+    assert last.status == "stopped"
+    assert last.text
+    assert answer([{"role": "user", "content": QUESTION}]).startswith(last.text)
+    assert chat.is_streaming is False
+
+
+def test_a_refusal_is_shown_as_the_answer() -> None:
+    def refuses(messages: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for piece in ["I can't ", "help with that."]:
+            yield {"choices": [{"index": 0, "delta": {"refusal": piece}}]}
+        yield {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+
+    chat = Chat(refuses)
+    assert chat.ask("Something forbidden") == "I can't help with that."
+    assert chat.messages[-1] == {"role": "assistant", "content": "I can't help with that."}

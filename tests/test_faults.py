@@ -170,7 +170,7 @@ def test_a_stalled_source_ends_after_the_idle_timeout(recorder: Recorder, mode: 
     view = StreamView()
     source, closed = stalling_source(mode, "The start", stall=3.0)
     started = time.monotonic()
-    with pytest.raises(IdleTimeoutError, match=r"nothing arrived from the model for 0.4 s"):
+    with pytest.raises(IdleTimeoutError, match=r"nothing arrived from the model for 0\.4 s"):
         drive(
             mode,
             lambda: view.stream(source, idle_timeout=0.4),

@@ -12,13 +12,15 @@ import asyncio
 import concurrent.futures
 import inspect
 import threading
+import time
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from typing import Any, Literal, Protocol
 
 from nbstream.chat.answer import AnswerRecorder
 from nbstream.chat.backends import Backend
 from nbstream.chat.tools import ToolCall
-from nbstream.errors import describe_error
+from nbstream.errors import IdleTimeoutError, describe_error
+from nbstream.events import RefusalDelta
 from nbstream.sources import (
     Event,
     ReasoningDelta,
@@ -66,6 +68,8 @@ class AnswerRun:
         self._splitter = ThinkSplitter()
         self._outcome: Outcome | None = None
         self._cancel: Callable[[], None] | None = None
+        self._last_event = time.monotonic()
+        self._ended = threading.Event()
         self.future: concurrent.futures.Future[str] = concurrent.futures.Future()
 
     @property
@@ -80,9 +84,14 @@ class AnswerRun:
 
     def apply(self, event: Event) -> bool:
         """Take one event from the producer; False means: stop producing."""
+        if isinstance(event, RefusalDelta):
+            # A refusal is what the model said instead of an answer: shown, and kept in
+            # the history, as the answer's text.
+            event = TextDelta(event.text)
         with self._lock:
             if self._outcome is not None:
                 return False
+            self._last_event = time.monotonic()
             for split in self._splitter.feed(event):
                 self._record_locked(split)
             return True
@@ -98,6 +107,7 @@ class AnswerRun:
                 for split in self._splitter.flush():
                     self._record_locked(split)
             self._outcome = outcome
+            self._ended.set()
             self.recorder.end()
             error = describe_error(exc, secrets) if exc is not None else None
             self._sink.finish(self, outcome, error)
@@ -113,11 +123,38 @@ class AnswerRun:
         """End the answer as stopped and cancel its producer. False if it had ended."""
         if not self.finish("stopped"):
             return False
+        self._cancel_producer()
+        return True
+
+    def watch_idle(self, idle_timeout: float) -> None:
+        """End the answer with :class:`IdleTimeoutError` if no event comes for that long.
+
+        Counted from the start and then from each event, in a watcher thread, so a
+        producer stuck in a read is reported at once (it quits at its next chunk).
+        """
+
+        def watch() -> None:
+            while True:
+                with self._lock:
+                    quiet = time.monotonic() - self._last_event
+                if quiet >= idle_timeout:
+                    break
+                if self._ended.wait(idle_timeout - quiet):
+                    return
+            error = IdleTimeoutError(
+                f"nothing arrived from the model for {idle_timeout:g} s (idle_timeout); "
+                "the answer was stopped"
+            )
+            if self.finish("error", error):
+                self._cancel_producer()
+
+        threading.Thread(target=watch, name="nbstream-chat-idle", daemon=True).start()
+
+    def _cancel_producer(self) -> None:
         with self._lock:
             cancel = self._cancel
         if cancel is not None:
             cancel()
-        return True
 
     def set_cancel(self, cancel: Callable[[], None]) -> None:
         """How to interrupt the producer (an asyncio task); runs at once if already ended."""

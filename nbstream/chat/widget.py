@@ -25,6 +25,8 @@ from nbstream.chat.turns import (
 )
 from nbstream.delivery import DeltaChannel, Message
 from nbstream.errors import StreamInProgressError
+from nbstream.idle import check_idle_timeout
+from nbstream.saved_output import StaticCopy
 from nbstream.widget_sync import LiveText, ProtocolWidget
 
 __all__ = ["Chat"]
@@ -37,7 +39,7 @@ _TURN_KEYS = ("_turns", "is_streaming", "_stream", "_live_text", "_live_reasonin
 _BUSY = "an answer is already streaming: wait for it, or stop it first (chat.stop())"
 
 
-class Chat(ProtocolWidget):
+class Chat(StaticCopy, ProtocolWidget):
     """A chat with a model, in one cell: history, input, stop, regenerate, and stats.
 
     ::
@@ -65,6 +67,9 @@ class Chat(ProtocolWidget):
         system: A system prompt, sent first with every request.
         allow_images: Load markdown images in answers. Off by default: the model
             chooses the URL, and a remote image tells its server the notebook was opened.
+        idle_timeout: Seconds without anything from the model after which an answer
+            ends with an error (the text so far is kept). None waits as long as the
+            client does.
         **params: Passed to ``chat.completions.create``. ``stream_options`` defaults to
             ``{"include_usage": True}`` so the footer can show token usage; pass
             ``stream_options=None`` for a server that rejects it.
@@ -98,10 +103,13 @@ class Chat(ProtocolWidget):
         *,
         system: str | None = None,
         allow_images: bool = False,
+        idle_timeout: float | None = None,
         **params: Any,
     ) -> None:
         if system is not None and not isinstance(system, str):
             raise TypeError(f"system must be a str or None, got {type(system).__name__}")
+        check_idle_timeout(idle_timeout)
+        self._idle_timeout = idle_timeout
         self._backend: Backend = resolve_backend(client, model, params)
         self._lock = threading.RLock()  # guards _turns and _run; never taken inside a run's lock
         self._ids = itertools.count(1)
@@ -143,6 +151,7 @@ class Chat(ProtocolWidget):
             with self.hold_sync():
                 self.system = system
                 self._turns = cast(list[dict[str, Any]], turns)
+        self._update_static_copy()
 
     @property
     def last_answer(self) -> Answer | None:
@@ -227,6 +236,13 @@ class Chat(ProtocolWidget):
         self.stop()
         with self._lock:
             self._turns = []
+        self._update_static_copy()
+
+    def close(self) -> None:
+        """Close the widget; a streaming answer is stopped (its text is kept)."""
+        if "_lock" in self.__dict__:  # not when __init__ failed before setting up
+            self.stop()
+        super().close()
 
     def export(self, format: Literal["markdown", "json"] = "markdown") -> str:
         """The conversation as Markdown (to read or paste) or JSON (OpenAI messages)."""
@@ -287,6 +303,8 @@ class Chat(ProtocolWidget):
             # ask() blocks this loop: a function that turns out to be async must not
             # need it.
             loop = event_loop_thread()
+        if self._idle_timeout is not None:
+            run.watch_idle(self._idle_timeout)
         start(run, self._backend, request, loop)
         return run
 
@@ -337,6 +355,26 @@ class Chat(ProtocolWidget):
                 self._live_tools = []
             self.send_state(list(_TURN_KEYS))
             self._busy = False
+        self._update_static_copy()
+
+    # -- the static copy in saved outputs (see nbstream.saved_output) -------------------
+
+    def _static_markdown(self) -> str | None:
+        with self._lock:
+            if self._busy:
+                return None  # mid-answer: the copy is sent when it ends
+            turns = self._current_turns()
+            return export_markdown(self.system, turns) if turns else None
+
+    def _static_html(self) -> str | None:
+        with self._lock:
+            if self._busy or not self._stored("_turns"):
+                return None
+            messages = to_messages(self.system, self._current_turns())
+        from nbstream.static_html import conversation_to_html  # noqa: PLC0415 - TODO top-level
+
+        html: str = conversation_to_html(messages, allow_images=self.allow_images)
+        return html
 
     # -- the browser --------------------------------------------------------------------
 
