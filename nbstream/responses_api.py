@@ -63,6 +63,12 @@ def _reasoning(item: object) -> list[Event]:
     return [ReasoningDelta(delta)] if isinstance(delta, str) and delta else []
 
 
+def _summary_part(item: object) -> list[Event]:
+    # Several summary parts would otherwise run together ("…done.**Next**").
+    index = field(item, "summary_index")
+    return [ReasoningDelta("\n\n")] if isinstance(index, int) and index > 0 else []
+
+
 def _refusal(item: object) -> list[Event]:
     delta = field(item, "delta")
     return [RefusalDelta(delta)] if isinstance(delta, str) and delta else []
@@ -140,6 +146,7 @@ _HANDLERS: dict[str, Callable[[object], list[Event]]] = {
     "response.output_text.delta": _text,
     "response.reasoning_summary_text.delta": _reasoning,
     "response.reasoning_text.delta": _reasoning,
+    "response.reasoning_summary_part.added": _summary_part,
     "response.refusal.delta": _refusal,
     "response.output_item.added": _tool_call_added,
     "response.function_call_arguments.delta": _tool_call_arguments,

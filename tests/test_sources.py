@@ -431,3 +431,16 @@ def test_a_finished_async_generator_is_refused_with_a_clear_error() -> None:
     assert asyncio.run(run()) == [TextDelta("a")]
     with pytest.raises(SourceError, match="already finished"):
         check_async_source(source)
+
+
+def test_responses_api_summary_parts_are_separated() -> None:
+    events = collect(
+        [
+            {"type": "response.reasoning_summary_part.added", "summary_index": 0},
+            {"type": "response.reasoning_summary_text.delta", "delta": "First."},
+            {"type": "response.reasoning_summary_part.added", "summary_index": 1},
+            {"type": "response.reasoning_summary_text.delta", "delta": "**Next**"},
+        ],
+        "sync",
+    )
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == "First.\n\n**Next**"
