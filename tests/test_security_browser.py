@@ -12,6 +12,7 @@ by the test (a 1x1 PNG for images, an abort for anything else), so the run is of
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import shutil
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from nbstream.static_html import conversation_to_html, markdown_to_html
 from tests.browser_fixtures import open_and_run_all
 from tests.browser_harness import CHROMIUM, JupyterServer, write_notebook
 
@@ -53,9 +55,20 @@ GUARD = r"""
 (() => {
   window.__calls = [];
   for (const name of ["alert", "confirm", "prompt", "print"]) {
-    window[name] = (...args) => { window.__calls.push(name + "(" + args.join(",") + ")"); };
+    window[name] = (...args) => report("call", [name + "(" + args.join(",") + ")"]);
   }
   window.__violations = [];
+  // Kept in the page and also sent to the test at once: a payload that navigated the
+  // page would take the page's copy with it.
+  function report(kind, items) {
+    if (!items.length) return;
+    (kind === "call" ? window.__calls : window.__violations).push(...items);
+    window.__nbstreamReport?.(kind, items, window === window.top);
+  }
+  window.__nbstreamReport?.("load", [location.href], window === window.top);
+  // The widgets' roots, and the static fallback's (nbstream.static_html).
+  const ROOTS = ".nbstream-view, .nbstream-static";
+  const DESCENDANTS = ".nbstream-view *, .nbstream-static *";
   const TAGS = new Set(["script", "iframe", "frame", "frameset", "object", "embed", "applet",
     "style", "link", "meta", "base", "form", "svg", "math", "video", "audio", "source",
     "picture", "marquee", "body", "html", "head", "template", "noscript", "xmp", "isindex"]);
@@ -67,14 +80,20 @@ GUARD = r"""
   // Set by the page (the chat's textarea grows through its style); nothing else may be.
   const ours = (el, name) => name === "style" && el.matches("textarea.nbstream-chat-input");
 
+  // The code of the notebook cell an element is in: it tells which view made it (a view
+  // is rendered again when its output is updated, so marks on its root do not last).
+  const source = (el) =>
+    el.closest(".jp-CodeCell")?.querySelector(".jp-InputArea")?.textContent ?? "page";
+
   window.__check = (el) => {
     const found = [];
     const tag = el.localName;
-    const where = () => (el.closest(".nbstream-view")?.dataset.testView ?? "?") + " <" + tag + ">";
+    const where = () => source(el).slice(0, 40) + ": <" + tag + ">";
     if (TAGS.has(tag) || el.namespaceURI !== "http://www.w3.org/1999/xhtml") found.push(where());
     if (tag === "input" && el.getAttribute("type") !== "checkbox") found.push(where() + " type");
     if (tag === "img") {
-      const allowed = el.closest(".nbstream-view")?.dataset.testImages === "true";
+      const allowed = el.closest("[data-test-images=true]") !== null ||
+        source(el).includes("allow_images=True");
       const names = el.getAttributeNames().sort().join(",");
       const src = el.getAttribute("src") ?? "";
       if (!allowed || names !== IMAGE_ATTRIBUTES || el.getAttribute("loading") !== "lazy" ||
@@ -97,16 +116,15 @@ GUARD = r"""
   };
   const scan = (node) => {
     if (node.nodeType !== 1) return;
-    if (!node.closest(".nbstream-view") && !node.querySelector(".nbstream-view")) return;
-    const inside = node.closest(".nbstream-view") ? [node] : [];
-    for (const el of [...inside, ...node.querySelectorAll(".nbstream-view *")])
-      window.__violations.push(...window.__check(el));
+    const inside = node.closest(ROOTS) ? [node] : [];
+    for (const el of [...inside, ...node.querySelectorAll(DESCENDANTS)])
+      report("violation", window.__check(el));
   };
   new MutationObserver((records) => {
     for (const record of records) {
       if (record.type === "attributes") {
-        if (record.target.closest?.(".nbstream-view"))
-          window.__violations.push(...window.__check(record.target));
+        if (record.target.closest?.(ROOTS))
+          report("violation", window.__check(record.target));
       } else {
         record.addedNodes.forEach(scan);
       }
@@ -190,20 +208,41 @@ PROVOKE = r"""
 """
 
 
-class Network:
-    """Every request the browser context makes; anything not for 127.0.0.1 is answered here."""
+class Guard:
+    """What the page's guard reports, and every request that leaves 127.0.0.1 (answered
+    here: the run is offline)."""
 
     # A pattern, not a Python predicate: Playwright matches it in the browser, so the
     # page's own requests to 127.0.0.1 never wait for this (sync, single-threaded) test.
     REMOTE = re.compile(r"^(?:https?|wss?)://(?!127\.0\.0\.1(?::\d+)?/)", re.IGNORECASE)
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self, page: Any, pages: dict[str, str] | None = None) -> None:
         self.remote: list[str] = []
         self.referers: dict[str, str | None] = {}
+        # Documents the test itself serves (on a made-up host, so relative links resolve
+        # to http: as they would on nbviewer); not counted as remote requests.
+        self.pages = pages or {}
+        self.calls: list[str] = []
+        self.violations: list[str] = []
+        self.loads: list[str] = []
+        page.expose_function("__nbstreamReport", self._report)
+        page.add_init_script(GUARD)
         page.context.route(self.REMOTE, self._answer)
+
+    def _report(self, kind: str, items: list[str], top: bool) -> None:
+        if kind == "load":
+            if top and items != ["about:blank"]:
+                self.loads += items
+        elif kind == "call":
+            self.calls += items
+        else:
+            self.violations += items
 
     def _answer(self, route: Any) -> None:
         request = route.request
+        if request.url in self.pages:
+            route.fulfill(status=200, content_type="text/html", body=self.pages[request.url])
+            return
         self.remote.append(request.url)
         self.referers[request.url] = request.headers.get("referer")
         if request.resource_type == "image" and request.url.startswith(IMAGE_PREFIX):
@@ -212,9 +251,17 @@ class Network:
             route.abort()
 
 
-def guard(page: Any) -> Network:
-    page.add_init_script(GUARD)
-    return Network(page)
+def renamed(text: str) -> str:
+    """The answer as the allow_images view gets it: every https host renamed."""
+    return text.replace("https://", IMAGE_PREFIX)
+
+
+def image_sources(markup: str) -> set[str]:
+    return {html.unescape(src) for src in re.findall(r'<img src="([^"]*)"', markup)}
+
+
+def guard(page: Any, pages: dict[str, str] | None = None) -> Guard:
+    return Guard(page, pages)
 
 
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
@@ -234,40 +281,41 @@ def wait_cells(page: Any, timeout_ms: int = 120_000) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
-def tag_views(page: Any, names: list[str], images: list[bool]) -> list[Any]:
-    """Name the widget roots in page order (for the guard's messages) and return them."""
-    views = page.locator(".nbstream-view")
+def views(page: Any, count: int) -> list[Any]:
+    """The first `count` widget roots, in page order, once they are all there."""
     page.wait_for_function(
-        f"() => document.querySelectorAll('.nbstream-view').length >= {len(names)}", timeout=60_000
+        f"() => document.querySelectorAll('.nbstream-view').length >= {count}", timeout=60_000
     )
-    page.evaluate(
-        """([names, images]) => document.querySelectorAll('.nbstream-view').forEach((el, i) => {
-             el.dataset.testView = names[i]; el.dataset.testImages = String(images[i]);
-           })""",
-        [names, images],
-    )
-    return [views.nth(i) for i in range(len(names))]
+    # Locators, not handles: a view's root is replaced when its output is updated.
+    return [page.locator(".nbstream-view").nth(i) for i in range(count)]
 
 
-def assert_nothing_ran(page: Any) -> None:
-    assert page.evaluate("() => window.__calls") == []
+def assert_nothing_ran(page: Any, guard: Guard) -> None:
     assert page.evaluate("() => window.__pwned") is None
-    violations = page.evaluate("() => window.__violations")
-    assert violations == [], violations[:20]
+    assert guard.calls == []
+    assert guard.violations == [], guard.violations[:20]
+    # One document all along: nothing refreshed, redirected or replaced the page.
+    assert len(guard.loads) == 1, guard.loads
+    assert page.evaluate("() => [window.__calls, window.__violations]") == [[], []]
+
+
+def assert_clean(root: Any, links: str = LINKS) -> None:
+    """The final DOM holds nothing forbidden, and every link is safe."""
+    found = root.evaluate(
+        "root => [...root.querySelectorAll('*')].flatMap(el => window.__check(el))"
+    )
+    assert found == [], found[:20]
+    kept = root.evaluate(links)
+    assert kept, "the corpus has safe links; the renderer should keep them"
+    for link in kept:
+        assert link["rel"] == "noopener noreferrer", link
+        assert link["target"] == "_blank", link
+        assert link["protocol"] in SAFE_PROTOCOLS, link
 
 
 def assert_contained(view: Any) -> None:
     """The final DOM is clean, links are safe, and nothing leaves the widget's box."""
-    found = view.evaluate(
-        "root => [...root.querySelectorAll('*')].flatMap(el => window.__check(el))"
-    )
-    assert found == [], found[:20]
-    links = view.evaluate(LINKS)
-    assert links, "the corpus has safe links; the renderer should keep them"
-    for link in links:
-        assert link["rel"] == "noopener noreferrer", link
-        assert link["target"] == "_blank", link
-        assert link["protocol"] in SAFE_PROTOCOLS, link
+    assert_clean(view)
     view.scroll_into_view_if_needed()
     escapes = view.evaluate(ESCAPES)
     assert escapes == [], escapes[:20]
@@ -306,7 +354,7 @@ def test_streamed_corpus_runs_nothing_fetches_nothing_and_stays_in_its_box(
     page: Any, lab_notebooks: JupyterServer
 ) -> None:
     lab = lab_notebooks
-    network = guard(page)
+    watch = guard(page)
     name = write_notebook(
         lab.root,
         "security-stream.ipynb",
@@ -323,13 +371,13 @@ def test_streamed_corpus_runs_nothing_fetches_nothing_and_stays_in_its_box(
         ],
     )
     open_and_run_all(page, lab, name)
-    whole, one_char, images = tag_views(page, ["whole", "one-char", "images"], [False, False, True])
+    whole, one_char, images = views(page, 3)
     wait_cells(page)
     for view in (whole, one_char, images):
         assert view.get_attribute("data-streaming") == "false"
         view.evaluate(PROVOKE)
     page.wait_for_timeout(300)
-    assert_nothing_ran(page)
+    assert_nothing_ran(page, watch)
     for view in (whole, one_char, images):
         assert_contained(view)
     # Off (the default), not one image element, and nothing left 127.0.0.1.
@@ -341,23 +389,25 @@ def test_streamed_corpus_runs_nothing_fetches_nothing_and_stays_in_its_box(
     # HTML <img>, srcset, CSS and SVG never do.
     sources = images.evaluate("root => [...root.querySelectorAll('img')].map(i => i.src)")
     assert sources, "allow_images=True should load the corpus's https markdown images"
-    assert all(src.startswith(IMAGE_PREFIX) for src in sources), sources
+    # The live renderer and the static fallback agree on which images load.
+    assert set(sources) == image_sources(markdown_to_html(renamed(ANSWER), allow_images=True))
     for img in images.locator("img").all():
         img.scroll_into_view_if_needed()
+    # Loaded: every one got the 1x1 pixel this test serves.
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-test-images=true] img')]"
-        ".every(i => i.complete && i.naturalWidth === 1)",
+        "root => [...root.querySelectorAll('img')].every(i => i.complete && i.naturalWidth === 1)",
+        arg=images.element_handle(),
         timeout=10_000,
     )
-    assert set(network.remote) == set(sources), network.remote
-    assert all(network.referers[src] is None for src in sources), network.referers
+    assert set(watch.remote) == set(sources), watch.remote
+    assert all(watch.referers[src] is None for src in sources), watch.referers
 
 
 def test_chat_answers_with_the_corpus_and_nothing_runs(
     page: Any, lab_notebooks: JupyterServer
 ) -> None:
     lab = lab_notebooks
-    network = guard(page)
+    watch = guard(page)
     # The first question gets the corpus in parts, the second one character at a time.
     setup = (
         SETUP + "from nbstream import Chat\n"
@@ -369,7 +419,7 @@ def test_chat_answers_with_the_corpus_and_nothing_runs(
     name = write_notebook(lab.root, "security-chat.ipynb", [setup])
     open_and_run_all(page, lab, name)
     page.wait_for_selector(".nbstream-chat", timeout=60_000)
-    (chat,) = tag_views(page, ["chat"], [False])
+    (chat,) = views(page, 1)
     box = page.locator(".nbstream-chat-input")
     for question, count in (("Say something hostile.", 1), ("Again, slowly.", 2)):
         box.click()
@@ -384,11 +434,75 @@ def test_chat_answers_with_the_corpus_and_nothing_runs(
         )
     chat.evaluate(PROVOKE)
     page.wait_for_timeout(300)
-    assert_nothing_ran(page)
+    assert_nothing_ran(page, watch)
     answers = chat.locator('.nbstream-msg[data-role="assistant"] > .nbstream-body')
     # The payloads are shown, as text.
     for i in range(2):
         assert "<script>alert(1)</script>" in answers.nth(i).inner_text()
     assert chat.locator("img").count() == 0
     assert_contained(chat)
-    assert network.remote == []
+    assert watch.remote == []
+
+
+STATIC_URL = "http://nbstream.test/saved-notebook.html"
+# In the static page, links are read the same way, from every root.
+STATIC_LINKS = LINKS.replace(".nbstream-body a, .nbstream-reasoning-body a", ".nbstream-static a")
+
+
+@pytest.mark.parametrize("allow_images", [False, True], ids=["images-off", "images-on"])
+def test_static_fallback_of_the_corpus_runs_nothing(browser: Any, allow_images: bool) -> None:
+    """The saved-notebook HTML (nbstream.static_html), opened as nbviewer would show it."""
+    answer = renamed(ANSWER) if allow_images else ANSWER
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": answer},
+        {"role": "user", "content": answer},
+        {
+            "role": "assistant",
+            "content": answer,
+            "tool_calls": [{"id": "1", "function": {"name": answer, "arguments": answer}}],
+        },
+        {"role": "tool", "tool_call_id": "1", "content": answer},
+    ]
+    body = markdown_to_html(answer, allow_images=allow_images) + conversation_to_html(
+        messages, allow_images=allow_images
+    )
+    document = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>saved</title></head><body>"
+        f'<div data-test-images="{str(allow_images).lower()}">{body}</div></body></html>'
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        dialogs: list[str] = []
+
+        def on_dialog(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        watch = guard(page, {STATIC_URL: document})
+        page.goto(STATIC_URL)
+        root = page.locator("body")
+        root.evaluate(PROVOKE)
+        page.wait_for_timeout(300)
+        assert_nothing_ran(page, watch)
+        assert errors == []
+        assert dialogs == []
+        for static in page.locator(".nbstream-static").all():
+            assert_clean(static, STATIC_LINKS)
+        expected = image_sources(body)
+        if allow_images:
+            # The answer's https images, in the answer and again in the conversation.
+            assert expected
+            for img in page.locator("img").all():
+                img.scroll_into_view_if_needed()
+            page.wait_for_function(
+                "() => [...document.images].every(i => i.complete && i.naturalWidth === 1)"
+            )
+        else:
+            assert expected == set()
+        assert set(watch.remote) == expected, watch.remote
+    finally:
+        context.close()
