@@ -3,12 +3,18 @@
 A widget output is only a reference to a model in the kernel. Without the kernel (in
 nbconvert HTML, on GitHub and nbviewer, in an untrusted notebook, or when widget state
 was not saved) it shows as "Error displaying widget" or its ``text/plain``. So each
-display also carries the final text as sanitized ``text/html`` and as ``text/markdown``;
-a frontend that can render the widget prefers it, the others fall back.
+display also carries the final text as sanitized ``text/html``; a frontend that can
+render the widget prefers it, the others fall back. There is deliberately no
+``text/markdown`` copy: renderers of it (nbconvert's among them) pass raw HTML through,
+and model output is untrusted.
 
 The widget is displayed with a ``display_id``, so that when a stream ends, every output
 showing it (there may be several) is updated with the new copy. Mid-stream no copy is
 sent: the answer is not final, and the live widget is the one showing it.
+
+The copy costs one more copy of the final text on the wire, once per stream (the deltas
+cost about what ``print()`` does, so a stream with its copy costs about twice that).
+``static_copy=False`` on the widget turns it off.
 """
 
 from __future__ import annotations
@@ -33,9 +39,10 @@ class StaticCopy:
     """
 
     _display_id: str | None = None
+    _static_copy = True  # set per instance from the widget's `static_copy` argument
 
     def _static_markdown(self) -> str | None:
-        """The text to keep as ``text/markdown``, or None when there is nothing final."""
+        """The final text (markdown), or None while there is nothing final to copy."""
         raise NotImplementedError
 
     def _static_html(self) -> str | None:
@@ -50,12 +57,10 @@ class StaticCopy:
         data = dict(data)
         if _VIEW not in data:
             return data, metadata  # a closed widget: nothing live, nothing to copy
-        markdown = self._static_markdown()
-        if markdown:
+        if self._static_copy and self._static_markdown():
             html = self._static_html()
             if html:
                 data["text/html"] = html
-            data["text/markdown"] = markdown
         return data, metadata
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -71,7 +76,7 @@ class StaticCopy:
 
     def _update_static_copy(self) -> None:
         """Send the current static copy to every output that shows this widget."""
-        if self._display_id is None:
+        if self._display_id is None or not self._static_copy:
             return  # never displayed (or only inside another widget): nothing to update
         try:
             data, metadata = self._mimebundle()

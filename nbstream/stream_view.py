@@ -21,6 +21,7 @@ from nbstream.events import Event, Finish, ReasoningDelta, RefusalDelta, TextDel
 from nbstream.idle import aiter_with_idle_timeout, check_idle_timeout, iter_with_idle_timeout
 from nbstream.saved_output import StaticCopy
 from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
+from nbstream.static_html import markdown_to_html
 from nbstream.upstream import aclose_quietly, api_keys_of, close_quietly
 from nbstream.widget_sync import LiveText, ProtocolWidget
 
@@ -95,6 +96,7 @@ class StreamView(StaticCopy, ProtocolWidget):
         content: str = "",
         *,
         allow_images: bool = False,
+        static_copy: bool = True,
         max_messages_per_second: float = 30.0,
     ) -> None:
         """Create a view, optionally showing ``content`` already.
@@ -103,6 +105,10 @@ class StreamView(StaticCopy, ProtocolWidget):
             content: Initial markdown.
             allow_images: Load markdown images (http, https and data: images); see
                 :attr:`allow_images`.
+            static_copy: When a stream ends, also put the final text, rendered and
+                sanitized, into the outputs that show the view (``text/html``), so the
+                answer stays readable where widgets are not (nbconvert, GitHub, an
+                untrusted notebook). It costs one more copy of the text on the wire.
             max_messages_per_second: Upper bound on delta messages while streaming.
                 Jupyter drops iopub messages past its rate limits, so keep it modest.
         """
@@ -111,6 +117,7 @@ class StreamView(StaticCopy, ProtocolWidget):
                 f"max_messages_per_second must be > 0, got {max_messages_per_second!r}"
             )
         self._running = threading.Lock()  # held from _begin to _end
+        self._static_copy = static_copy
         self._closed_while_streaming = False
         self._finish: str | None = None
         self._usage: dict[str, int | None] | None = None
@@ -313,10 +320,7 @@ class StreamView(StaticCopy, ProtocolWidget):
         markdown = self._static_markdown()
         if markdown is None:
             return None
-        from nbstream.static_html import markdown_to_html  # noqa: PLC0415 - TODO top-level
-
-        html: str = markdown_to_html(markdown, allow_images=self.allow_images)
-        return html
+        return markdown_to_html(markdown, allow_images=self.allow_images)
 
     # -- wiring -------------------------------------------------------------------------
 

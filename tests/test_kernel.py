@@ -38,9 +38,22 @@ def widget_rate_ok(traffic: Traffic, per_second: float) -> tuple[int, float]:
 
 @pytest.mark.parametrize("n", [20_000])
 def test_fast_stream_costs_about_what_print_costs(kernel: Kernel, n: int) -> None:
-    kernel.check(f"tokens = make_tokens({n}); view = StreamView(); display(view)")
+    kernel.check(
+        f"tokens = make_tokens({n}); view = StreamView(static_copy=False); display(view)\n"
+        "copied = StreamView(); display(copied)"
+    )
     streamed = kernel.check("text = view.stream(tokens)")
+    with_copy = kernel.check("copied_text = copied.stream(tokens)")
     printed = kernel.check("for t in tokens: print(t, end='')\nprint()")
+
+    # The static copy for saved notebooks is one update of the view's output at the end,
+    # costing about one more copy of the text (HTML escaping adds a little).
+    copies = [m for m in with_copy.messages if m["header"]["msg_type"] == "update_display_data"]
+    assert len(copies) == 1
+    assert "nbstream-static" in copies[0]["content"]["data"]["text/html"]
+    extra = with_copy.nbytes - streamed.nbytes
+    size = len("".join(sample_tokens(n)).encode())
+    assert size < extra <= 1.5 * size, (extra, size)
 
     expected = "".join(sample_tokens(n))
     assert rebuild_text(streamed.custom()) == expected

@@ -27,6 +27,7 @@ from nbstream.delivery import DeltaChannel, Message
 from nbstream.errors import StreamInProgressError
 from nbstream.idle import check_idle_timeout
 from nbstream.saved_output import StaticCopy
+from nbstream.static_html import conversation_to_html
 from nbstream.widget_sync import LiveText, ProtocolWidget
 
 __all__ = ["Chat"]
@@ -70,6 +71,9 @@ class Chat(StaticCopy, ProtocolWidget):
         idle_timeout: Seconds without anything from the model after which an answer
             ends with an error (the text so far is kept). None waits as long as the
             client does.
+        static_copy: After each answer, also put the conversation, rendered and
+            sanitized, into the outputs that show the chat (``text/html``), so it stays
+            readable where widgets are not (nbconvert, GitHub, an untrusted notebook).
         **params: Passed to ``chat.completions.create``. ``stream_options`` defaults to
             ``{"include_usage": True}`` so the footer can show token usage; pass
             ``stream_options=None`` for a server that rejects it.
@@ -104,12 +108,14 @@ class Chat(StaticCopy, ProtocolWidget):
         system: str | None = None,
         allow_images: bool = False,
         idle_timeout: float | None = None,
+        static_copy: bool = True,
         **params: Any,
     ) -> None:
         if system is not None and not isinstance(system, str):
             raise TypeError(f"system must be a str or None, got {type(system).__name__}")
         check_idle_timeout(idle_timeout)
         self._idle_timeout = idle_timeout
+        self._static_copy = static_copy
         self._backend: Backend = resolve_backend(client, model, params)
         self._lock = threading.RLock()  # guards _turns and _run; never taken inside a run's lock
         self._ids = itertools.count(1)
@@ -371,10 +377,7 @@ class Chat(StaticCopy, ProtocolWidget):
             if self._busy or not self._stored("_turns"):
                 return None
             messages = to_messages(self.system, self._current_turns())
-        from nbstream.static_html import conversation_to_html  # noqa: PLC0415 - TODO top-level
-
-        html: str = conversation_to_html(messages, allow_images=self.allow_images)
-        return html
+        return conversation_to_html(messages, allow_images=self.allow_images)
 
     # -- the browser --------------------------------------------------------------------
 
