@@ -28,6 +28,10 @@ SETUP_CELL = (
     "client = nbstream.local.client(max_retries=0)\nview = StreamView()\ndisplay(view)"
 )
 QUESTION = "What is nbstream?"
+DISCONNECTED = (
+    "Disconnected from the kernel while streaming (it was restarted or stopped); "
+    "the text so far is kept."
+)
 
 
 def local_completion(options: dict[str, Any], question: str = QUESTION) -> str:
@@ -364,3 +368,46 @@ def test_100k_tokens_as_fast_as_possible_arrive_whole_under_default_iopub_limits
         joined = [s for s in view_states(page) if s["view"] == 1]
         assert joined[0]["streaming"] == "true"
         assert joined[0]["letters"] > 0
+
+
+@pytest.mark.parametrize("where", ["cell", "thread"])
+def test_a_kernel_restart_mid_stream_ends_the_stream_and_keeps_the_text(
+    page: Any, lab_notebooks: JupyterServer, where: str
+) -> None:
+    lab = lab_notebooks
+    completion = local_completion({"tokens_per_second": 40})
+    run = (
+        f"view.stream({completion})"
+        if where == "cell"
+        else f"import threading\nthreading.Thread(target=view.stream, args=({completion},)).start()"
+    )
+    name = write_notebook(lab.root, f"restart-{where}.ipynb", [SETUP_CELL, run])
+    open_and_run_all(page, lab, name)
+    view = page.locator(".nbstream-view").first
+    page.wait_for_function(
+        "el => el.dataset.streaming === 'true' && el.innerText.length > 80",
+        arg=view.element_handle(),
+        timeout=30_000,
+    )
+    # What Kernel > Restart does, without its confirmation dialog.
+    page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()"
+    )
+    page.wait_for_function(
+        "el => el.dataset.streaming === 'false'", arg=view.element_handle(), timeout=15_000
+    )
+    shown = view.locator(".nbstream-body").inner_text()
+    expected = visible_letters(answer([{"role": "user", "content": QUESTION}]))
+    assert len(visible_letters(shown)) > 40
+    assert expected.startswith(visible_letters(shown))
+    assert view.locator(".nbstream-cursor").count() == 0
+    error = view.locator(".nbstream-error").inner_text()
+    if where == "cell":
+        # The restart interrupts the cell first; the kernel may still report that itself.
+        assert error in ("KeyboardInterrupt: the stream was interrupted", DISCONNECTED)
+    else:
+        # A thread just dies with the kernel: the browser notices the kernel went away.
+        assert error == DISCONNECTED
+    # Nothing comes after: the text stays as it was.
+    page.wait_for_timeout(1_000)
+    assert view.locator(".nbstream-body").inner_text() == shown
