@@ -53,7 +53,7 @@ def words(html_or_text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def executed() -> nbformat.NotebookNode:
     """The notebook run headless, as `jupyter nbconvert --execute` runs it."""
-    nb = nbformat.v4.new_notebook()
+    nb: nbformat.NotebookNode = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in (ANSWER_CELL, HOSTILE_CELL, CHAT_CELL)]
     nb.metadata["kernelspec"] = {
         "name": "python3",
