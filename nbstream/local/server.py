@@ -343,17 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(
         self, status: int, data: object, headers: tuple[tuple[str, str], ...] = ()
     ) -> None:
-        body = wire.encode_json(data)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers:
-            self.send_header(name, value)
-        try:
-            self.end_headers()
-            self._write(body)
-        except (_ClientGone, OSError):
-            self.close_connection = True
+        self._send_raw(status, "application/json", wire.encode_json(data), headers)
 
     def _send_error(
         self,
@@ -515,10 +505,18 @@ class _Handler(BaseHTTPRequestHandler):
             incomplete_reason=incomplete,
         )
 
-    def _send_raw(self, status: int, content_type: str, body: bytes) -> None:
+    def _send_raw(
+        self,
+        status: int,
+        content_type: str,
+        body: bytes,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
         try:
             self.end_headers()
             self._write(body)
