@@ -592,16 +592,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._event(chunk(delta=wire.delta(token, reasoning_field=plan.reasoning_field)))
             stats.add(tokens_sent=1)
 
-        if plan.fault == "error":
-            self._event(wire.sse(injected_error()))
-            self._end_body()
-            return
-        if plan.fault == "malformed_json":
-            self._event(MALFORMED_EVENT)
-            self._end_body()
-            return
-        if plan.fault == "drop":
-            self._abort()
+        if self._ended_by_fault(plan, lambda: wire.sse(injected_error())):
             return
         self._event(chunk(delta={}, finish_reason=plan.finish_reason))
         if request.include_usage:
@@ -609,6 +600,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._event(wire.DONE)
         self._end_body()
         stats.add(streams_completed=1)
+
+    def _ended_by_fault(self, plan: Plan, error_event: Callable[[], bytes]) -> bool:
+        """Send the mid-stream fault the plan asks for, if any; True if it ended the body.
+
+        ``error_event`` makes this wire format's error event (only when it is sent: a
+        Responses API event takes the next sequence number).
+        """
+        if plan.fault == "drop":
+            self._abort()
+            return True
+        if plan.fault in ("error", "malformed_json"):
+            self._event(error_event() if plan.fault == "error" else MALFORMED_EVENT)
+            self._end_body()
+            return True
+        return False
 
     def _response_events(self, request: ChatRequest, plan: Plan) -> None:
         stats = self.server.app.stats
@@ -626,17 +632,11 @@ class _Handler(BaseHTTPRequestHandler):
             send(builder.token(plan.tokens[index]))
             stats.add(tokens_sent=1)
 
-        if plan.fault == "error":
+        def error_event() -> bytes:
             error = injected_error()["error"]
-            send([builder.error(message=error["message"], code=error["code"])])
-            self._end_body()
-            return
-        if plan.fault == "malformed_json":
-            self._event(MALFORMED_EVENT)
-            self._end_body()
-            return
-        if plan.fault == "drop":
-            self._abort()
+            return event_sse(builder.error(message=error["message"], code=error["code"]))
+
+        if self._ended_by_fault(plan, error_event):
             return
         # The Responses API has no [DONE]: response.completed (or .incomplete) is the end.
         send(
