@@ -158,3 +158,58 @@ def test_interrupting_an_openai_stream_closes_the_http_stream(kernel: Kernel) ->
         "True True",
         "KeyboardInterrupt: the stream was interrupted",
     ]
+
+
+FAULTS_IN_A_KERNEL = {
+    # fault: (code that streams into `view`, the start of the error the view must show)
+    "drop": ("view.stream(open_stream(fault='drop', fault_after=20))", "APIConnectionError: "),
+    "error event": ("view.stream(open_stream(fault='error', fault_after=20))", "APIError: "),
+    "malformed JSON": (
+        "view.stream(open_stream(fault='malformed_json', fault_after=20))",
+        "JSONDecodeError: the server sent a line that is not valid JSON",
+    ),
+    "401": ("view.stream(lambda: open_stream(fault='http_401'))", "AuthenticationError: HTTP 401"),
+    "429": ("view.stream(lambda: open_stream(fault='http_429'))", "RateLimitError: HTTP 429"),
+    "stall": (
+        "view.stream(open_stream(fault='slow_first_token', first_token_delay=3), idle_timeout=0.3)",
+        "IdleTimeoutError: nothing arrived",
+    ),
+    "read twice": ("s = open_stream(); view.stream(s); view.stream(s)", "SourceError: "),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS_IN_A_KERNEL))
+def test_every_fault_leaves_the_view_settled_and_the_kernel_alive(
+    kernel: Kernel, fault: str
+) -> None:
+    code, message = FAULTS_IN_A_KERNEL[fault]
+    kernel.check(
+        "import nbstream.local\n"
+        "client = nbstream.local.client(max_retries=0)\n"
+        "def open_stream(**options):\n"
+        "    options.setdefault('tokens_per_second', 0)\n"
+        "    return client.chat.completions.create(model=nbstream.local.MODEL, stream=True,\n"
+        "        messages=[{'role': 'user', 'content': 'What is nbstream?'}],\n"
+        "        extra_body={'nbstream': options})\n"
+        "view = StreamView(); display(view)"
+    )
+    traffic = kernel.run(code)
+    assert traffic.error is not None  # the exception reached the cell
+    error = kernel.check("print(view.error)").stdout.strip()
+    assert error.startswith(message), error
+    shown = rebuild_text(traffic.custom())
+    if fault != "read twice":  # refused before it began: the first stream's end is last
+        end = traffic.custom()[-1]
+        assert (end["kind"], end["error"]) == ("end", error)
+    out = kernel.check(
+        "from nbstream.local import answer\n"
+        "full = answer([{'role': 'user', 'content': 'What is nbstream?'}])\n"
+        "print(view.is_streaming, view.content == '' or full.startswith(view.content),"
+        " repr(view.content) == repr(view._stored_content()))"
+    )
+    assert out.stdout.split() == ["False", "True", "True"]
+    # What the browser rebuilt is what the kernel kept.
+    kept = kernel.check("print(len(view.content))")
+    assert int(kept.stdout) == len(shown) or fault == "read twice"
+    assert kernel.is_alive()
+    assert kernel.check("print(6 * 7)").stdout.strip() == "42"
