@@ -411,3 +411,40 @@ def test_a_kernel_restart_mid_stream_ends_the_stream_and_keeps_the_text(
     # Nothing comes after: the text stays as it was.
     page.wait_for_timeout(1_000)
     assert view.locator(".nbstream-body").inner_text() == shown
+
+
+def test_a_stalled_stream_shows_it_is_waiting_then_the_idle_timeout(
+    page: Any, lab_notebooks: JupyterServer
+) -> None:
+    lab = lab_notebooks
+    name = write_notebook(
+        lab.root,
+        "stall.ipynb",
+        [
+            SETUP_CELL,
+            "import time\n"
+            "def stalls():\n"
+            "    yield 'The model started, '\n"
+            "    yield 'then went quiet.'\n"
+            "    time.sleep(60)\n"
+            "    yield 'never shown'\n"
+            "view.stream(stalls(), idle_timeout=5)",
+        ],
+    )
+    open_and_run_all(page, lab, name)
+    view = page.locator(".nbstream-view").first
+    page.wait_for_function(
+        "el => el.innerText.includes('went quiet')", arg=view.element_handle(), timeout=30_000
+    )
+    # After a few quiet seconds the waiting dots come back, after the text.
+    waiting = view.locator(".nbstream-body ~ .nbstream-waiting")
+    waiting.wait_for(state="visible", timeout=4_500)
+    assert view.get_attribute("data-streaming") == "true"
+    # Then the idle timeout ends it, keeping the text.
+    page.wait_for_function(
+        "el => el.dataset.streaming === 'false'", arg=view.element_handle(), timeout=10_000
+    )
+    assert waiting.count() == 0
+    assert view.locator(".nbstream-body").inner_text() == "The model started, then went quiet."
+    error = view.locator(".nbstream-error").inner_text()
+    assert error.startswith("IdleTimeoutError: nothing arrived from the model for 5 s")
