@@ -5,6 +5,7 @@
  * The string it returns is still treated as untrusted: sanitize.ts checks the DOM.
  */
 import { Marked, type Token, type Tokens, type TokensList } from "marked";
+import { highlight } from "./highlight";
 import { decodeEntities, escapeHtml, isSafeImageUrl, isSafeUrl } from "./url";
 
 /** Rendering choices that the user, not the model, makes. */
@@ -47,6 +48,13 @@ function createMarked(options: RenderOptions): Marked {
 			},
 			image({ href, text }: Tokens.Image): string {
 				return renderImage(decodeEntities(href), text, options);
+			},
+			// Fenced code is highlighted (highlight.ts escapes everything it returns).
+			code({ text, lang }: Tokens.Code): string {
+				const language = /^\S*/.exec(lang ?? "")?.[0] ?? "";
+				const cls = language ? ` class="language-${escapeHtml(language)}"` : "";
+				// The closing newline stays outside every token: the cursor goes before it.
+				return `<pre><code${cls}>${highlight(text.replace(/\n$/, ""), language)}\n</code></pre>\n`;
 			},
 		},
 	});

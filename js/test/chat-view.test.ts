@@ -398,7 +398,10 @@ describe("message actions", () => {
 		turn.delta("```js\nlet x = 1;\n");
 		frames.flush();
 		const code = $(".nbstream-code pre > code", msg(turn.id)) as HTMLElement;
-		expect($(".nbstream-cursor", code)?.previousSibling?.textContent).toBe("let x = 1;");
+		const cursor = $(".nbstream-cursor", code);
+		expect(cursor?.parentElement).toBe(code);
+		expect(code.textContent).toBe("let x = 1;\n");
+		expect(cursor?.nextSibling?.textContent).toBe("\n");
 		expect(button("Copy code", msg(turn.id))).not.toBeNull();
 	});
 

@@ -163,10 +163,16 @@ describe("streaming states", () => {
 		delta("```js\nlet x = 1;\n");
 		frames.flush();
 		expect(cursor()?.parentElement).toBe(body().querySelector("pre > code"));
-		expect(cursor()?.previousSibling?.textContent).toBe("let x = 1;");
+		const before: string[] = [];
+		for (let node = cursor()?.previousSibling; node; node = node.previousSibling)
+			before.unshift(node.textContent ?? "");
+		expect(before.join("")).toBe("let x = 1;");
+		expect(cursor()?.nextSibling?.textContent).toBe("\n");
 		end();
 		frames.flush();
-		expect(body().querySelector("code")?.innerHTML).toBe("let x = 1;\n");
+		const code = body().querySelector("code");
+		expect(code?.textContent).toBe("let x = 1;\n");
+		expect(code?.querySelector(".nbstream-tok-keyword")?.textContent).toBe("let");
 	});
 
 	it("puts the cursor in the last table cell", () => {
