@@ -448,3 +448,51 @@ def test_a_stalled_stream_shows_it_is_waiting_then_the_idle_timeout(
     assert view.locator(".nbstream-body").inner_text() == "The model started, then went quiet."
     error = view.locator(".nbstream-error").inner_text()
     assert error.startswith("IdleTimeoutError: nothing arrived from the model for 5 s")
+
+
+MATH_AND_CODE = (
+    "Euler: $e^{i\\pi} + 1 = 0$, and a price of $5 stays text.\n\n"
+    "$$\n\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}\n$$\n\n"
+    "```python\ndef area(r):\n    return 3.14 * r ** 2  # circle\n```\n"
+)
+
+
+def test_math_renders_as_mathml_and_code_is_highlighted(
+    page: Any, lab_notebooks: JupyterServer
+) -> None:
+    lab = lab_notebooks
+    name = write_notebook(
+        lab.root,
+        "math.ipynb",
+        [
+            SETUP_CELL,
+            "import time\n"
+            f"text = {MATH_AND_CODE!r}\n"
+            "def chars():\n"
+            "    for i in range(0, len(text), 3):\n"
+            "        time.sleep(0.01)\n"
+            "        yield text[i:i + 3]\n"
+            "view.stream(chars())",
+        ],
+    )
+    open_and_run_all(page, lab, name)
+    wait_all_cells_done(page)
+    body = page.locator(".nbstream-view .nbstream-body").first
+    formulas = body.locator("math")
+    assert formulas.count() == 2
+    assert formulas.nth(1).get_attribute("display") == "block"
+    # Chromium lays MathML out itself: the fraction has a real box, taller than a line.
+    box = body.locator("mfrac").bounding_box()
+    assert box is not None
+    assert box["height"] > 20
+    assert "$5" in body.inner_text()
+    # Highlighted tokens take the editor's colours, unlike plain code.
+    colors = body.locator("pre code").evaluate(
+        """code => ({
+          keyword: getComputedStyle(code.querySelector('.nbstream-tok-keyword')).color,
+          comment: getComputedStyle(code.querySelector('.nbstream-tok-comment')).color,
+          plain: getComputedStyle(code).color,
+        })"""
+    )
+    assert colors["keyword"] != colors["plain"]
+    assert colors["comment"] != colors["plain"]

@@ -14,6 +14,7 @@
  * `#reusableHead`); at rest (stream ended, or content set) the whole text is lexed.
  */
 import { lex, toHtml } from "./markdown";
+import { renderMath } from "./math";
 import { sanitizedFragment } from "./sanitize";
 
 interface Block {
@@ -157,6 +158,7 @@ export class MarkdownView {
 			if (from + i >= first) {
 				const html = htmls[i] as string;
 				const fragment = sanitizedFragment(html, options);
+				renderMath(fragment);
 				this.#decorate?.(fragment);
 				const nodes = Array.from(fragment.childNodes);
 				this.element.append(fragment);

@@ -4,7 +4,7 @@
  * (loaded only when the user allows images).
  * The string it returns is still treated as untrusted: sanitize.ts checks the DOM.
  */
-import { Marked, type Token, type Tokens, type TokensList } from "marked";
+import { Marked, type Token, type TokenizerAndRendererExtension, type Tokens, type TokensList } from "marked";
 import { highlight } from "./highlight";
 import { decodeEntities, escapeHtml, isSafeImageUrl, isSafeUrl } from "./url";
 
@@ -28,9 +28,33 @@ export function renderImage(href: string, alt: string, options: RenderOptions = 
 	return `<span class="nbstream-image"${title}>🖼\u00a0${escapeHtml(alt || "image")}</span>`;
 }
 
+/**
+ * `$…$` and `$$…$$` (display). An unclosed formula, as while it streams, stays text.
+ * Pandoc's rule keeps prices apart: no space just inside the dollars, and no digit
+ * right after the closing one ("$5 and $10" is not math).
+ */
+const MATH = /^(\$\$)([\s\S]+?)\$\$|^\$(?!\s)((?:\\.|[^$\\\n])+?)(?<!\s)\$(?!\d)/;
+
+const math: TokenizerAndRendererExtension = {
+	name: "math",
+	level: "inline",
+	start: (src: string) => src.indexOf("$"),
+	tokenizer(src: string) {
+		const match = MATH.exec(src);
+		if (!match) return undefined;
+		return { type: "math", raw: match[0], text: (match[2] ?? match[3] ?? "").trim(), display: !!match[1] };
+	},
+	renderer(token: Tokens.Generic): string {
+		// Text for now: math.ts builds the MathML after sanitizing, from this text.
+		const cls = token.display ? "nbstream-math nbstream-math-block" : "nbstream-math";
+		return `<span class="${cls}">${escapeHtml(String(token.text))}</span>`;
+	},
+};
+
 /** A marked instance for one set of options; the options only change how tokens render. */
 function createMarked(options: RenderOptions): Marked {
 	return new Marked({
+		extensions: [math],
 		gfm: true,
 		async: false,
 		renderer: {
