@@ -24,10 +24,13 @@ echo "==> wheel"
 rm -rf dist
 "$PY" -m build --wheel --no-isolation --outdir dist . >/dev/null
 "$PY" - <<'PYEOF'
-import glob, zipfile
+import glob, os, zipfile
 wheel, = glob.glob("dist/nbstream-*.whl")
 names = set(zipfile.ZipFile(wheel).namelist())
-missing = {"nbstream/static/widget.js", "nbstream/static/widget.css", "nbstream/py.typed"} - names
+# The tutorials ship too: `nbstream demo` copies them from the installed package.
+tutorials = {f"nbstream/tutorials/{os.path.basename(p)}" for p in glob.glob("notebooks/*.ipynb")}
+expected = {"nbstream/static/widget.js", "nbstream/static/widget.css", "nbstream/py.typed"}
+missing = (expected | tutorials) - names
 assert not missing, f"{wheel} lacks {sorted(missing)}"
-print(f"{wheel}: bundle included")
+print(f"{wheel}: bundle and {len(tutorials)} tutorials included")
 PYEOF
