@@ -1,7 +1,9 @@
 """The ``nbstream`` command line.
 
-``nbstream serve`` runs the local model as a standalone OpenAI-compatible server, for
-notebooks in another kernel, other tools, or ``curl``.
+``nbstream demo`` opens the tutorials in JupyterLab on 127.0.0.1, on the chat tutorial,
+ready to chat with the local model. ``nbstream serve`` runs the local model as a
+standalone OpenAI-compatible server, for notebooks in another kernel, other tools, or
+``curl``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
+from nbstream import demo
 from nbstream._version import __version__
 from nbstream.local import API_KEY, MODEL
 from nbstream.local.server import (
@@ -30,10 +34,14 @@ Command = Callable[[argparse.Namespace], int]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
 
-    ``serve`` installs SIGINT/SIGTERM handlers, so call it from the main thread.
+    ``serve`` and ``demo`` install SIGINT/SIGTERM handlers, so call it from the main thread.
     """
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Refused with the command's own usage, which lists the options it does have.
+        command_parser: argparse.ArgumentParser = args.parser
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     command: Command = args.run
     return command(args)
 
@@ -45,6 +53,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"nbstream {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    # First: the README's "run the demo" command.
+    demo_parser = commands.add_parser(
+        "demo",
+        help="open the tutorials in JupyterLab on 127.0.0.1, ready to chat with the local model",
+        description=(
+            "Copy the tutorials into a folder of yours and open the chat tutorial in"
+            " JupyterLab on 127.0.0.1, behind a fresh token, until Ctrl-C. Needs"
+            ' JupyterLab: pip install "nbstream[lab]".'
+        ),
+    )
+    demo_parser.add_argument(
+        "--port", type=_port, default=0, help="port to listen on (default: a free port)"
+    )
+    demo_parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="where the tutorials are copied and served (default: ~/nbstream-demo)",
+    )
+    demo_parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open a browser (headless); open the printed URL yourself",
+    )
+    demo_parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="replace tutorials already in the folder with this version's (losing your edits)",
+    )
+    demo_parser.set_defaults(run=_demo, parser=demo_parser)
 
     serve = commands.add_parser(
         "serve",
@@ -71,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"seconds before the first token (default: {DEFAULT_FIRST_TOKEN_DELAY:g})",
     )
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(run=_serve, parser=serve)
     return parser
 
 
@@ -125,8 +165,47 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    directory: Path = (args.dir or demo.default_directory()).expanduser().resolve()
+    try:
+        demo.require_jupyterlab()
+        notes = demo.prepare_directory(directory, reset=args.reset)
+        port = demo.choose_port(args.port)
+        warning = demo.kernel_warning()
+    except demo.DemoError as exc:
+        print(f"nbstream demo: {exc}", file=sys.stderr)
+        return 1
+    for note in notes:
+        print(f"nbstream demo: {note}", flush=True)
+    if warning:
+        print(f"nbstream demo: warning: {warning}", file=sys.stderr, flush=True)
+    lab = demo.Lab(directory, port, open_browser=not args.no_browser)
+    code = 0
+    # Handlers go in before JupyterLab starts, so a signal at any point stops it.
+    with _signals_stop():
+        try:
+            with lab:
+                lab.wait_ready()
+                # One line with the whole URL: scripts and tests read it, people click it.
+                print(f"nbstream demo: JupyterLab is running at {lab.url}", flush=True)
+                print(
+                    "  Run the cells (Shift+Enter), then type in the chat box."
+                    " Press Ctrl-C to stop.\n"
+                    f"  Tutorials: {directory}   JupyterLab's log: {lab.log_path}",
+                    flush=True,
+                )
+                code = lab.wait()  # until a signal raises _Stop, or File > Shut Down
+        except _Stop:
+            pass
+        except demo.DemoError as exc:
+            print(f"nbstream demo: {exc}", file=sys.stderr)
+            return 1
+    print("nbstream demo: JupyterLab stopped.", flush=True)
+    return code
+
+
 class _Stop(Exception):
-    """Raised in the main thread by SIGINT or SIGTERM to end ``serve``."""
+    """Raised in the main thread by SIGINT or SIGTERM to end ``serve`` or ``demo``."""
 
 
 @contextmanager

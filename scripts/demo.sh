@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# Set up (see setup.sh) and open the quickstart in JupyterLab on 127.0.0.1.
-# Pass --no-browser to run headless; JupyterLab prints the URL to open.
+# Set up (see setup.sh), then run `nbstream demo`: JupyterLab on 127.0.0.1, open on the
+# chat tutorial, ready to chat with the local model; it prints the URL (token included).
+# Arguments go to `nbstream demo`: --no-browser to run headless, --port, --dir (where
+# the tutorials are copied; default ~/nbstream-demo), --reset. Ctrl-C stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-root=()
-[ "$(id -u)" -eq 0 ] && root=(--allow-root)  # containers often run as root
-# default_url: the URL JupyterLab prints (and opens) goes straight to the quickstart.
-exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 "${root[@]}" \
-  --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/01-quickstart.ipynb "$@"
+exec .venv/bin/python -m nbstream demo "$@"
