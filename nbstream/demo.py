@@ -118,7 +118,8 @@ def prepare_directory(directory: Path, *, reset: bool = False) -> list[str]:
         raise DemoError(f"cannot copy the tutorials into {directory}: {exc}") from exc
     notes = []
     if copied:
-        notes.append(f"copied {', '.join(copied)} into {directory}")
+        count = f"{len(copied)} tutorial{'' if len(copied) == 1 else 's'}"
+        notes.append(f"copied {count} into {directory}")
     if kept:
         notes.append(
             f"kept your copies of {', '.join(kept)} in {directory}, which differ from this"

@@ -407,7 +407,7 @@ def test_copies_keep_the_users_edits_unless_reset(tmp_path: Path) -> None:
     notes = demo.prepare_directory(folder)
     names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     assert sorted(p.name for p in folder.glob("*.ipynb")) == names
-    assert notes == [f"copied {', '.join(names)} into {folder}"]
+    assert notes == [f"copied {len(names)} tutorials into {folder}"]
 
     # Unchanged copies: nothing to say. An edited one is kept, and the note says so.
     assert demo.prepare_directory(folder) == []
@@ -415,7 +415,7 @@ def test_copies_keep_the_users_edits_unless_reset(tmp_path: Path) -> None:
     edited.write_text("{}")
     (folder / names[0]).unlink()
     notes = demo.prepare_directory(folder)
-    assert notes[0] == f"copied {names[0]} into {folder}"
+    assert notes[0] == f"copied 1 tutorial into {folder}"
     assert "kept your copies of 02-chat.ipynb" in notes[1]
     assert "--reset" in notes[1]
     assert edited.read_text() == "{}"
