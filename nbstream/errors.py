@@ -6,6 +6,7 @@ must be specific enough to act on and must never contain an API key.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterable
@@ -108,6 +109,8 @@ def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     name = type(exc).__name__
     if isinstance(exc, KeyboardInterrupt):
         return f"{name}: the stream was interrupted"
+    if isinstance(exc, asyncio.CancelledError) and not str(exc):
+        return f"{name}: the stream was cancelled"
     if isinstance(exc, json.JSONDecodeError):
         return (
             f"{name}: the server sent a line that is not valid JSON ({exc.msg}, {exc.doc[:60]!r})"

@@ -383,7 +383,7 @@ def check_sync_source(source: object) -> Iterable[object]:
             f"got an async iterable ({type(source).__name__}); use `await view.astream(...)`"
         )
     raise SourceError(
-        f"cannot stream a {type(source).__name__}: pass an OpenAI stream "
+        f"cannot stream {_article(type(source).__name__)}: pass an OpenAI stream "
         "(create(..., stream=True)) or an iterable of str"
     )
 
@@ -400,6 +400,11 @@ def check_async_source(source: object) -> AsyncIterable[object] | Iterable[objec
             "`await view.astream(await client.chat.completions.create(..., stream=True))`"
         )
     return check_sync_source(source)
+
+
+def _article(noun: str) -> str:
+    """``"an int"``, ``"a float"``: for error messages that name a type."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def _refuse_if_consumed(source: object) -> None:

@@ -20,7 +20,13 @@ from nbstream.errors import (
 from nbstream.events import Event, Finish, ReasoningDelta, RefusalDelta, TextDelta, Usage
 from nbstream.idle import aiter_with_idle_timeout, check_idle_timeout, iter_with_idle_timeout
 from nbstream.saved_output import StaticCopy
-from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
+from nbstream.sources import (
+    ThinkSplitter,
+    aiter_events,
+    check_async_source,
+    check_sync_source,
+    iter_events,
+)
 from nbstream.static_html import markdown_to_html
 from nbstream.upstream import aclose_quietly, api_keys_of, close_quietly
 from nbstream.widget_sync import LiveText, ProtocolWidget
@@ -71,8 +77,9 @@ class StreamView(StaticCopy, ProtocolWidget):
             ``total_tokens``), when the provider sent them (for OpenAI, pass
             ``stream_options={"include_usage": True}``); shown under the answer.
         refusal: The model's refusal (OpenAI's ``refusal``), shown instead of an answer.
-        reasoning: The model's reasoning (``reasoning_content``, ``reasoning``…), kept
-            apart from ``content`` and not shown; :class:`~nbstream.Chat` shows it.
+        reasoning: The model's reasoning (``reasoning_content``, ``reasoning``, or a
+            ``<think>`` block opening the text), kept apart from ``content`` and not
+            shown; :class:`~nbstream.Chat` shows it.
         allow_images: Whether markdown images are loaded. Off by default: the model
             chooses the URL, and a remote image tells its server that (and from where)
             the notebook was opened. Off, an image shows as its alt text and address.
@@ -123,6 +130,7 @@ class StreamView(StaticCopy, ProtocolWidget):
         self._usage: dict[str, int | None] | None = None
         self._refusal: list[str] = []
         self._reasoning: list[str] = []
+        self._think = ThinkSplitter()
         self.reasoning = ""
         self._channel = DeltaChannel(self._send_custom, interval=1 / max_messages_per_second)
         super().__init__(content=content, allow_images=allow_images)
@@ -239,6 +247,7 @@ class StreamView(StaticCopy, ProtocolWidget):
         stream = self._stream + 1
         self._closed_while_streaming = False
         self._finish, self._usage, self._refusal, self._reasoning = None, None, [], []
+        self._think = ThinkSplitter()
         self.reasoning = ""
         # One state message resets the browser: set quietly, then send them together.
         # The footer's values are reset only when the last stream left some.
@@ -257,6 +266,13 @@ class StreamView(StaticCopy, ProtocolWidget):
         self.send_state(keys)
 
     def _apply(self, event: Event) -> None:
+        # Reasoning inside `<think>` at the start of the text is reasoning, as in Chat.
+        for split in self._think.feed(event):
+            self._record(split)
+        if self._closed_while_streaming:
+            raise StreamClosedError("the view was closed while it was streaming")
+
+    def _record(self, event: Event) -> None:
         if isinstance(event, TextDelta):
             self._channel.push(event.text)
         elif isinstance(event, ReasoningDelta):
@@ -271,11 +287,11 @@ class StreamView(StaticCopy, ProtocolWidget):
             }
         elif isinstance(event, Finish):
             self._finish = event.reason
-        if self._closed_while_streaming:
-            raise StreamClosedError("the view was closed while it was streaming")
 
     def _end(self, error: str | None) -> None:
         try:
+            for split in self._think.flush():  # an unfinished tag at the end is text
+                self._record(split)
             self.reasoning = "".join(self._reasoning)
             # What the footer shows goes first, so the browser's final render has it.
             with self.hold_sync():

@@ -336,3 +336,37 @@ def test_closing_the_widget_mid_stream_stops_the_stream(
     assert FULL.startswith(view.content)
     assert 0 < len(view.content) < len(FULL)
     wait_until_no_active_streams(server)
+
+
+def test_a_think_block_opening_the_text_is_reasoning_in_a_stream_view(recorder: Recorder) -> None:
+    view = StreamView()
+    text = view.stream(["<thi", "nk>Let me see.</th", "ink>\n\nThe answer."])
+    assert text == view.content == "The answer."
+    assert view.reasoning == "Let me see."
+
+
+def test_a_cancelled_astream_says_so(recorder: Recorder) -> None:
+    async def forever() -> AsyncIterator[str]:
+        yield "Some text"
+        await asyncio.sleep(60)
+        yield "never"
+
+    view = StreamView()
+
+    async def run() -> None:
+        task = asyncio.ensure_future(view.astream(forever()))
+        while not view.content:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run())
+    assert view.content == "Some text"
+    assert view.error == "CancelledError: the stream was cancelled"
+    assert view.is_streaming is False
+
+
+def test_a_wrong_source_is_named_with_its_article() -> None:
+    with pytest.raises(SourceError, match="cannot stream an int"):
+        StreamView().stream(42)  # type: ignore[arg-type]

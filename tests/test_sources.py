@@ -177,7 +177,7 @@ def test_bad_item_mid_stream_raises_specific_error(mode: str) -> None:
     [
         ("text", check_sync_source, "one character at a time"),
         (b"bytes", check_sync_source, "one character at a time"),
-        (42, check_sync_source, "cannot stream a int"),
+        (42, check_sync_source, "cannot stream an int"),
         ({"not": "a chunk"}, check_sync_source, "cannot stream a dict"),
         (as_async(["a"]), check_sync_source, "astream"),
     ],
