@@ -313,7 +313,8 @@ class ThinkSplitter:
             return []
         if self._state == "thinking":
             return [ReasoningDelta(held)]
-        return [TextDelta(held)] if held.strip() else []
+        # Text that never became a tag is the answer's, whitespace included.
+        return [TextDelta(held)]
 
     def _split(self) -> list[Event]:
         events: list[Event] = []
