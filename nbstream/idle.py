@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar, cast
 
 from nbstream.errors import IdleTimeoutError
@@ -51,10 +51,15 @@ class _Failure:
         self.error = error
 
 
-def iter_with_idle_timeout(items: Iterator[_T], idle_timeout: float) -> Iterator[_T]:
+def iter_with_idle_timeout(
+    items: Iterator[_T], idle_timeout: float, on_abandoned: Callable[[], object] | None = None
+) -> Iterator[_T]:
     """Yield from ``items``; raise :class:`IdleTimeoutError` after ``idle_timeout`` s of quiet.
 
-    Exceptions from ``items`` reach the consumer unchanged.
+    Exceptions from ``items`` reach the consumer unchanged. ``on_abandoned`` runs in the
+    reader thread when it wakes up to find the consumer gone: closing an HTTP response
+    from the thread blocked reading it is what really closes the connection (a close
+    from another thread leaves the blocked read, and the socket, as they were).
     """
     handoff: queue.SimpleQueue[object] = queue.SimpleQueue()
     abandoned = threading.Event()
@@ -63,6 +68,8 @@ def iter_with_idle_timeout(items: Iterator[_T], idle_timeout: float) -> Iterator
         try:
             for item in items:
                 if abandoned.is_set():
+                    if on_abandoned is not None:
+                        on_abandoned()
                     return
                 handoff.put(item)
         except BaseException as exc:  # handed to the consumer, who raises it

@@ -180,7 +180,10 @@ class StreamView(StaticCopy, ProtocolWidget):
             assert checked is not None
             events = iter_events(checked)
             if idle_timeout is not None:
-                events = iter_with_idle_timeout(events, idle_timeout)
+                opened = source
+                events = iter_with_idle_timeout(
+                    events, idle_timeout, on_abandoned=lambda: close_quietly(opened)
+                )
             for event in events:
                 self._apply(event)
         except BaseException as exc:

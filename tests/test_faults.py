@@ -193,7 +193,9 @@ def test_a_stalled_server_ends_after_the_idle_timeout_and_is_disconnected(
     view = StreamView()
     before = server.stats.snapshot().streams_disconnected
     started = time.monotonic()
-    slow = request(fault="slow_first_token", first_token_delay=1.5)
+    # Paced after the first token: the sync twin's reader thread, blocked until then,
+    # closes the response when it wakes, while the server is still writing.
+    slow = request(fault="slow_first_token", first_token_delay=1.5, tokens_per_second=50)
 
     def run_sync() -> None:
         with openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0) as client:
