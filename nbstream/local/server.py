@@ -534,17 +534,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
-        stats.add(streams_started=1, active_streams=1)
+        stats.add(streams_started=1)
+        with self._chunked_body("stream"):
+            write_events(request, plan)
+
+    @contextlib.contextmanager
+    def _chunked_body(self, what: str) -> Iterator[None]:
+        """End the headers, then run the body's writes; a client that leaves, or the
+        server stopping, ends it quietly (counted), whichever part was being written."""
+        stats = self.server.app.stats
+        stats.add(active_streams=1)
         try:
             try:
                 self.end_headers()
             except OSError as exc:
                 raise _ClientGone from exc
-            write_events(request, plan)
+            yield
         except _ClientGone:
             self.close_connection = True
             stats.add(streams_disconnected=1)
-            _log.debug("client disconnected mid-stream")
+            _log.debug("client disconnected mid-%s", what)
         except _Stopping:
             self._abort()
         finally:
@@ -652,19 +661,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _replay(self, replay: Replay) -> None:
         """Send a transcript's exact bytes, one HTTP chunk per piece, then end the body."""
-        stats = self.server.app.stats
         self.send_response(replay.status)
         # The transcript's own headers only (plus Server and Date, which send_response
         # adds), and the framing, which the server owns.
         for name, value in replay.headers:
             self.send_header(name, value)
         self.send_header("Transfer-Encoding", "chunked")
-        stats.add(replays=1, active_streams=1)
-        try:
-            try:
-                self.end_headers()
-            except OSError as exc:
-                raise _ClientGone from exc
+        self.server.app.stats.add(replays=1)
+        with self._chunked_body("replay"):
             for index, piece in enumerate(replay.pieces()):
                 if index and replay.split_delay > 0:
                     self._wait_until(time.monotonic() + replay.split_delay)
@@ -673,14 +677,6 @@ class _Handler(BaseHTTPRequestHandler):
                 # Written unframed by SSE, unlike _event: the piece may be half a line.
                 self._write(b"%x\r\n%s\r\n" % (len(piece), piece))
             self._end_body()
-        except _ClientGone:
-            self.close_connection = True
-            stats.add(streams_disconnected=1)
-            _log.debug("client disconnected mid-replay")
-        except _Stopping:
-            self._abort()
-        finally:
-            stats.add(active_streams=-1)
 
 
 _RESPONSES = "/v1/responses"
