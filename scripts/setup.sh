@@ -24,7 +24,7 @@ fi
 echo "==> npm ci"
 (cd js && npm ci --no-audit --no-fund --loglevel=error)
 
-echo "==> pip install -e .[test]"
+echo "==> pip install -e .[dev]"
 # (This machine's pip config names extra index folders that may not exist; hide that noise.)
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 \
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 \
   | { grep -v "^WARNING: Location 'file://" || true; }
