@@ -34,3 +34,12 @@ missing = (expected | tutorials) - names
 assert not missing, f"{wheel} lacks {sorted(missing)}"
 print(f"{wheel}: bundle and {len(tutorials)} tutorials included")
 PYEOF
+
+echo "==> the demo as a new user gets it: the wheel alone in a fresh venv, in Chromium"
+fresh=$(mktemp -d)
+trap 'rm -rf "$fresh"' EXIT
+"${PYTHON:-python3}" -m venv "$fresh/venv"
+"$fresh/venv/bin/python" -m pip install -q --disable-pip-version-check "$(ls dist/nbstream-*.whl)[lab]" 2>&1 \
+  | { grep -v "^WARNING: Location 'file://" || true; }
+NBSTREAM_DEMO_COMMAND="$fresh/venv/bin/nbstream" "$PY" -m pytest -p no:cacheprovider -q \
+  tests/test_demo.py -k "url_opens_the_chat_tutorial or serves_the_chat_tutorial"

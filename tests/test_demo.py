@@ -36,6 +36,10 @@ from tests.browser_harness import CHROMIUM, KNOWN_PAGE_ERRORS, free_port
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 URL_LINE = re.compile(r"nbstream demo: JupyterLab is running at (\S+)$")
+# Set by scripts/test.sh to the `nbstream` command of a fresh venv that installed only the
+# built wheel (with its `lab` extra) from PyPI: then the demo under test is the one a new
+# user gets from `pip install "nbstream[lab]"`, not this checkout.
+INSTALLED_COMMAND = os.environ.get("NBSTREAM_DEMO_COMMAND")
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -52,7 +56,15 @@ def fresh_user_env(home: Path) -> dict[str, str]:
     }
     home.mkdir(parents=True, exist_ok=True)
     env["HOME"] = str(home)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if INSTALLED_COMMAND:
+        env.pop("PYTHONPATH", None)
+        env.pop("VIRTUAL_ENV", None)
+        # Only the fresh venv and the system's own folders: nothing of this checkout's venv.
+        env["PATH"] = os.pathsep.join(
+            [str(Path(INSTALLED_COMMAND).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        )
+    else:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
 
@@ -61,8 +73,11 @@ class Demo:
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "nbstream", "demo", *args],
+            [INSTALLED_COMMAND, "demo", *args]
+            if INSTALLED_COMMAND
+            else [sys.executable, "-m", "nbstream", "demo", *args],
             env=env,
+            cwd=env["HOME"],  # not this checkout, whose nbstream/ a Python here could import
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
