@@ -287,6 +287,76 @@ def test_colours_follow_the_jupyterlab_theme(
     view.screenshot(path=str(lab.root.parent / f"theme-{slug}.png"), animations="disabled")
 
 
+# Outside JupyterLab (VS Code, Colab, marimo) there are no --jp-* variables. Setting them to
+# `initial` makes them invalid inside the outputs, so var() falls back exactly as it does
+# there; the page's own JupyterLab theme stays light.
+NO_JUPYTERLAB_VARIABLES = """
+.jp-OutputArea-output {
+  --jp-content-font-color1: initial; --jp-content-font-color2: initial;
+  --jp-layout-color2: initial; --jp-cell-editor-background: initial;
+  --jp-border-color1: initial; --jp-border-color2: initial;
+  --jp-content-link-color: initial; --jp-brand-color1: initial;
+  --jp-error-color1: initial; --jp-error-color3: initial;
+}
+"""
+# A few of VS Code's Dark Modern theme colours, as its notebook outputs define them.
+VSCODE_DARK = """
+.jp-OutputArea-output {
+  --vscode-editor-foreground: rgb(204, 204, 204);
+  --vscode-textLink-foreground: rgb(76, 156, 255);
+}
+"""
+
+
+def brightness(css_colour: str) -> float:
+    r, g, b = (int(v) for v in re.findall(r"\d+", css_colour)[:3])
+    return (r * 299 + g * 587 + b * 114) / 1000
+
+
+@pytest.mark.parametrize("host", ["vscode-dark", "plain-light", "plain-dark"])
+def test_without_jupyterlab_variables_colours_come_from_vscode_then_the_colour_scheme(
+    page: Any, lab_notebooks: JupyterServer, host: str
+) -> None:
+    lab = lab_notebooks
+    page.emulate_media(color_scheme="dark" if host.endswith("dark") else "light")
+    name = write_notebook(
+        lab.root,
+        f"host-{host}.ipynb",
+        [
+            "from nbstream import Chat, StreamView\nview = StreamView()\nview",
+            "view.stream(['Some *text* and a [link](https://example.com).'])",
+            "chat = Chat(lambda messages: ['A *reply* with a [link](https://example.com).'])\n"
+            "chat.ask('hi')\nchat",
+        ],
+    )
+    open_and_run_all(page, lab, name)
+    wait_all_cells_done(page)
+    page.add_style_tag(
+        content=NO_JUPYTERLAB_VARIABLES + (VSCODE_DARK if host == "vscode-dark" else "")
+    )
+    page.wait_for_timeout(200)  # styles applied
+    colours = page.evaluate("""() => [...document.querySelectorAll('.nbstream-view')].map(v => {
+      const p = v.querySelector('.nbstream-msg[data-role="assistant"] .nbstream-body p')
+        || v.querySelector('.nbstream-body p');
+      return {
+        chat: v.classList.contains('nbstream-chat'),
+        text: getComputedStyle(p).color,
+        link: getComputedStyle(p.querySelector('a')).color,
+        jupyterText: getComputedStyle(document.body).getPropertyValue('--jp-content-font-color1'),
+      };
+    })""")
+    assert [c["chat"] for c in colours] == [False, True]
+    for c in colours:
+        assert c["jupyterText"].strip(), "the page itself keeps JupyterLab's variables"
+        if host == "vscode-dark":
+            assert c["text"] == "rgb(204, 204, 204)", c
+            assert c["link"] == "rgb(76, 156, 255)", c
+        else:
+            # Dark text under a light colour scheme, light text under a dark one.
+            assert (brightness(c["text"]) > 128) == (host == "plain-dark"), c
+            assert c["link"] != c["text"], c
+
+
 @pytest.mark.parametrize("motion", ["no-preference", "reduce"])
 def test_cursor_blinks_unless_the_user_prefers_reduced_motion(
     page: Any, lab_notebooks: JupyterServer, motion: str
