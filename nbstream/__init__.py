@@ -31,7 +31,7 @@ __all__ = [
 def load_ipython_extension(ipython: "InteractiveShell") -> None:
     """Add the ``%%chat`` and ``%chat_config`` magics: ``%load_ext nbstream``.
 
-    ::
+    Example::
 
         %load_ext nbstream
 
@@ -47,7 +47,12 @@ def load_ipython_extension(ipython: "InteractiveShell") -> None:
 
 
 def unload_ipython_extension(ipython: "InteractiveShell") -> None:
-    """Remove the ``%%chat`` and ``%chat_config`` magics: ``%unload_ext nbstream``."""
+    """Remove the ``%%chat`` and ``%chat_config`` magics: ``%unload_ext nbstream``.
+
+    Example::
+
+        %unload_ext nbstream
+    """
     from nbstream.magics import unload_ipython_extension as unload  # noqa: PLC0415
 
     unload(ipython)

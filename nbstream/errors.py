@@ -28,11 +28,32 @@ class SourceError(TypeError):
 
     Raised before anything is displayed as streaming, with a message that says what was
     given and what to pass instead (for example ``stream=True``, or ``await``).
+
+    Example:
+        >>> from nbstream import StreamView
+        >>> StreamView().stream("Hello")  # a str would stream one character at a time
+        Traceback (most recent call last):
+          ...
+        nbstream.errors.SourceError: got a str, which would stream one character at a time; ...
     """
 
 
 class StreamInProgressError(RuntimeError):
-    """A stream was started on a view that is already streaming."""
+    """A stream was started on a view that is already streaming.
+
+    :meth:`nbstream.Chat.send` (and ``ask``, ``regenerate``…) raise it too while an
+    answer streams: one answer at a time.
+
+    Example::
+
+        from nbstream import StreamInProgressError
+
+        chat.send("Tell me a long story")
+        try:
+            chat.send("And another one")
+        except StreamInProgressError:
+            print("wait for the answer, or stop it: chat.stop()")
+    """
 
 
 class StreamError(RuntimeError):
@@ -41,6 +62,15 @@ class StreamError(RuntimeError):
     For example a Responses API ``error`` event, a server that answered a streaming
     request with a JSON error, or a stream that broke off. Errors the ``openai`` SDK
     raises itself (``openai.APIError`` and its subclasses) pass through unchanged.
+
+    Example::
+
+        from nbstream.errors import StreamError
+
+        try:
+            view.stream(client.responses.create(model=model, input=question, stream=True))
+        except StreamError:  # or one of its subclasses: IncompleteStreamError, ...
+            print(view.error)  # "Type: message"; the text so far stays in view.content
     """
 
 
@@ -51,15 +81,50 @@ class IncompleteStreamError(StreamError):
     ``response.completed``). Without one the answer is cut short: the connection was
     closed early, or the server reported an error in a form the SDK ignores (llama.cpp
     sends ``error:`` lines).
+
+    Example::
+
+        from nbstream.errors import IncompleteStreamError
+
+        try:
+            text = view.stream(client.chat.completions.create(..., stream=True))
+        except IncompleteStreamError:
+            text = None  # view.content keeps what arrived; ask again
     """
 
 
 class IdleTimeoutError(StreamError, TimeoutError):
-    """Nothing arrived from the source for longer than the idle timeout allows."""
+    """Nothing arrived from the source for longer than the idle timeout allows.
+
+    Raised by ``view.stream(..., idle_timeout=S)`` and ``astream``. ``Chat(...,
+    idle_timeout=S)`` ends the answer with it: shown on the answer, raised by ``ask``.
+
+    Example::
+
+        from nbstream.errors import IdleTimeoutError
+
+        try:
+            view.stream(client.chat.completions.create(..., stream=True), idle_timeout=30)
+        except IdleTimeoutError:
+            print(view.error)  # the text so far stays in view.content
+    """
 
 
 class StreamClosedError(StreamError):
-    """The widget was closed while it was streaming; the stream was stopped."""
+    """The widget was closed while it was streaming; the stream was stopped.
+
+    Example::
+
+        from nbstream.errors import StreamClosedError
+
+        # In one thread (or cell):
+        try:
+            view.stream(client.chat.completions.create(..., stream=True))
+        except StreamClosedError:
+            pass  # someone closed the view: its text so far is in view.content
+        # Meanwhile, in another:
+        view.close()
+    """
 
 
 # Shapes of credentials that can leak into exception text: OpenAI-style keys (sk-…,

@@ -47,7 +47,9 @@ def _opener_of(source: object) -> Callable[[], Any] | None:
 class StreamView(StaticCopy, ProtocolWidget):
     """Live, sanitized markdown for a streamed LLM answer, with a cursor while it streams.
 
-    Display it, then stream into it from a sync or async source::
+    Display it, then stream into it from a sync or async source.
+
+    Example::
 
         from nbstream import StreamView
         import nbstream.local
@@ -168,6 +170,20 @@ class StreamView(StaticCopy, ProtocolWidget):
             idle_timeout: Seconds without anything arriving after which the stream ends
                 with :class:`~nbstream.errors.IdleTimeoutError` (the view shows it is
                 waiting meanwhile). None waits as long as the source does.
+
+        Returns:
+            The whole text, as :attr:`content` holds it from then on.
+
+        Raises:
+            SourceError: ``source`` cannot be streamed (the message says what to pass).
+            StreamInProgressError: The view is streaming already.
+
+        Example:
+            >>> view = StreamView()
+            >>> view.stream(["# Hello", ", world"])
+            '# Hello, world'
+            >>> view.content, view.is_streaming, view.error
+            ('# Hello, world', False, None)
         """
         check_idle_timeout(idle_timeout)
         opener = _opener_of(source)
@@ -205,6 +221,17 @@ class StreamView(StaticCopy, ProtocolWidget):
 
         A function source may return the stream or an awaitable of it, e.g.
         ``lambda: aclient.chat.completions.create(..., stream=True)``.
+
+        Example::
+
+            aclient = nbstream.local.async_client()  # or openai.AsyncOpenAI()
+            text = await view.astream(
+                await aclient.chat.completions.create(
+                    model=nbstream.local.MODEL,
+                    messages=[{"role": "user", "content": "What is nbstream?"}],
+                    stream=True,
+                )
+            )
         """
         check_idle_timeout(idle_timeout)
         opener = _opener_of(source)
@@ -318,6 +345,12 @@ class StreamView(StaticCopy, ProtocolWidget):
 
         The stream's source is closed and ``stream()`` raises
         :class:`~nbstream.errors.StreamClosedError`; the text so far stays in ``content``.
+
+        Example:
+            >>> view = StreamView("Done.")
+            >>> view.close()
+            >>> view.content
+            'Done.'
         """
         if self.is_streaming:
             self._closed_while_streaming = True

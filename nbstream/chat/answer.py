@@ -23,7 +23,30 @@ _MIN_RATE_SECONDS = 0.05
 
 
 class AnswerStats(TypedDict):
-    """The per-answer footer: timing, speed, usage and why the model stopped."""
+    """The per-answer footer: timing, speed, usage and why the model stopped.
+
+    Keys:
+        model: The model that answered.
+        ttft: Seconds from the request to the first piece of output (time to first
+            token), or None if none came.
+        duration: Seconds from the request to the end of the answer.
+        tokens_per_second: Output tokens per second from the first one to the end, or
+            None when that was too short to tell (under 0.05 s).
+        tokens_estimated: True when the provider sent no usage, so streamed pieces were
+            counted as tokens.
+        prompt_tokens: The provider's count, or None.
+        completion_tokens: The provider's count, or None.
+        finish_reason: Why the model stopped (``"stop"``, ``"length"``…), or None.
+
+    Example:
+        >>> from nbstream import Chat
+        >>> chat = Chat(lambda messages: ["Hello!"])  # a function: no usage, no finish
+        >>> chat.ask("Hi")
+        'Hello!'
+        >>> stats = chat.last_answer.stats
+        >>> stats["tokens_estimated"], stats["completion_tokens"], stats["finish_reason"]
+        (True, None, None)
+    """
 
     model: str
     ttft: float | None
@@ -46,6 +69,15 @@ class Answer:
         tool_calls: The tool calls the model made: ``{"id", "name", "arguments"}``.
         error: Why it failed (``"Type: message"``), or None.
         stats: The footer's figures once it ended (None while streaming).
+
+    Example:
+        >>> from nbstream import Chat
+        >>> chat = Chat(lambda messages: ["Hello!"])
+        >>> chat.ask("Hi")
+        'Hello!'
+        >>> answer = chat.last_answer
+        >>> answer.text, answer.status, answer.error
+        ('Hello!', 'done', None)
     """
 
     text: str

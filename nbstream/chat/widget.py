@@ -43,7 +43,7 @@ _BUSY = "an answer is already streaming: wait for it, or stop it first (chat.sto
 class Chat(StaticCopy, ProtocolWidget):
     """A chat with a model, in one cell: history, input, stop, regenerate, and stats.
 
-    ::
+    Example::
 
         from nbstream import Chat
 
@@ -145,7 +145,18 @@ class Chat(StaticCopy, ProtocolWidget):
     @property
     def messages(self) -> list[dict[str, Any]]:
         """The conversation in OpenAI format: the system prompt, then user and assistant
-        messages (tool calls included, reasoning never). Settable, to load a history."""
+        messages (tool calls included, reasoning never). Settable, to load a history.
+
+        Example:
+            >>> chat = Chat(lambda messages: ["Hello!"], system="Be brief.")
+            >>> chat.ask("Hi")
+            'Hello!'
+            >>> [(m["role"], m["content"]) for m in chat.messages]
+            [('system', 'Be brief.'), ('user', 'Hi'), ('assistant', 'Hello!')]
+            >>> chat.messages = [{"role": "user", "content": "Hi"}]  # load a history
+            >>> chat.system is None  # the system prompt comes from the messages too
+            True
+        """
         with self._lock:
             return to_messages(self.system, self._current_turns())
 
@@ -161,7 +172,15 @@ class Chat(StaticCopy, ProtocolWidget):
 
     @property
     def last_answer(self) -> Answer | None:
-        """The latest assistant answer (the streaming one included), or None."""
+        """The latest assistant answer (the streaming one included), or None.
+
+        Example:
+            >>> chat = Chat(lambda messages: ["Hello", "!"])
+            >>> chat.ask("Hi")
+            'Hello!'
+            >>> chat.last_answer.text, chat.last_answer.status
+            ('Hello!', 'done')
+        """
         with self._lock:
             for turn in reversed(self._current_turns()):
                 if turn["role"] != "assistant":
@@ -186,6 +205,11 @@ class Chat(StaticCopy, ProtocolWidget):
         Raises:
             StreamInProgressError: An answer is streaming already.
             ValueError: ``text`` is empty.
+
+        Example::
+
+            chat.send("What is nbstream?")  # returns at once
+            chat.is_streaming  # True until the answer ends; chat.last_answer grows
         """
         self._start(_user_text(text))
 
@@ -196,6 +220,11 @@ class Chat(StaticCopy, ProtocolWidget):
         chat); if it is stopped, the text so far is returned. In a notebook with an async
         client, use ``await chat.asend(text)``: waiting here would block the very event
         loop the answer needs.
+
+        Example:
+            >>> chat = Chat(lambda messages: ["You said: ", messages[-1]["content"]])
+            >>> chat.ask("Hello")
+            'You said: Hello'
         """
         text = _user_text(text)
         if self._backend.is_async and _running_loop() is self._answer_loop():
@@ -214,6 +243,11 @@ class Chat(StaticCopy, ProtocolWidget):
         """Ask ``text`` and await the answer; return its text. Async twin of :meth:`ask`.
 
         Cancelling the await (e.g. interrupting the kernel) stops the answer.
+
+        Example::
+
+            chat = Chat(openai.AsyncOpenAI(), model="gpt-4o-mini")
+            text = await chat.asend("What is nbstream?")
         """
         run = self._start(_user_text(text))
         try:
@@ -228,30 +262,72 @@ class Chat(StaticCopy, ProtocolWidget):
         Takes effect at once: the answer is marked stopped, then its producer is
         cancelled, which closes the upstream HTTP stream (so the provider stops
         generating).
+
+        Example::
+
+            chat.send("Write a long story")
+            chat.stop()  # True: the story so far stays, marked as stopped
         """
         with self._lock:
             run = self._run
         return run is not None and run.stop()
 
     def regenerate(self) -> None:
-        """Answer the last user message again, replacing the answer after it."""
+        """Answer the last user message again, replacing the answer after it.
+
+        Returns at once, as :meth:`send` does.
+
+        Example::
+
+            chat.ask("Suggest a name for a cat")
+            chat.regenerate()  # another answer to the same question replaces it
+        """
         self._start(None)
 
     def clear(self) -> None:
-        """Forget the conversation (the system prompt stays); stops a streaming answer."""
+        """Forget the conversation (the system prompt stays); stops a streaming answer.
+
+        Example:
+            >>> chat = Chat(lambda messages: ["Hello!"], system="Be brief.")
+            >>> chat.ask("Hi")
+            'Hello!'
+            >>> chat.clear()
+            >>> chat.messages
+            [{'role': 'system', 'content': 'Be brief.'}]
+        """
         self.stop()
         with self._lock:
             self._turns = []
         self._update_static_copy()
 
     def close(self) -> None:
-        """Close the widget; a streaming answer is stopped (its text is kept)."""
+        """Close the widget; a streaming answer is stopped (its text is kept).
+
+        Example::
+
+            chat.close()  # no more widget: its views stop working
+            chat.messages  # the conversation is still there, in Python
+        """
         if "_lock" in self.__dict__:  # not when __init__ failed before setting up
             self.stop()
         super().close()
 
     def export(self, format: Literal["markdown", "json"] = "markdown") -> str:
-        """The conversation as Markdown (to read or paste) or JSON (OpenAI messages)."""
+        """The conversation as Markdown (to read or paste) or JSON (OpenAI messages).
+
+        Raises:
+            ValueError: Another ``format``.
+
+        Example:
+            >>> chat = Chat(lambda messages: ["Hello!"])
+            >>> chat.ask("Hi")
+            'Hello!'
+            >>> chat.export().splitlines()
+            ['## User', '', 'Hi', '', '## Assistant', '', 'Hello!']
+            >>> import json
+            >>> json.loads(chat.export("json")) == chat.messages
+            True
+        """
         with self._lock:
             turns = self._current_turns()
             if format == "markdown":
