@@ -62,7 +62,12 @@ __all__ = [
 ]
 
 API_KEY = "nbstream-local"
-"""The API key the clients send. Not a secret: the local server checks no key."""
+"""The API key the clients send. Not a secret: the local server checks no key.
+
+Example::
+
+    client = openai.OpenAI(base_url=nbstream.local.base_url(), api_key=nbstream.local.API_KEY)
+"""
 
 _shared: LocalServer | None = None
 _shared_lock = threading.Lock()
@@ -72,6 +77,12 @@ def server() -> LocalServer:
     """The shared local server, started on first call (thread-safe).
 
     It uses the default pacing; create your own :class:`LocalServer` for other settings.
+
+    Example:
+        >>> import nbstream.local
+        >>> server = nbstream.local.server()
+        >>> server.running, server is nbstream.local.server()
+        (True, True)
     """
     global _shared  # noqa: PLW0603 - one lazily created server per process is the point
     with _shared_lock:
@@ -83,7 +94,13 @@ def server() -> LocalServer:
 
 
 def base_url() -> str:
-    """The shared server's OpenAI ``base_url`` (``http://127.0.0.1:PORT/v1``); starts it."""
+    """The shared server's OpenAI ``base_url`` (``http://127.0.0.1:PORT/v1``); starts it.
+
+    Example:
+        >>> import nbstream.local
+        >>> nbstream.local.base_url()
+        'http://127.0.0.1:.../v1'
+    """
     return server().base_url
 
 
@@ -92,13 +109,39 @@ def client(**kwargs: Any) -> openai.OpenAI:
 
     Keyword arguments go to ``openai.OpenAI``; ``base_url`` and ``api_key`` default to
     the local server's, e.g. ``client(max_retries=0)``.
+
+    Example:
+        >>> import nbstream.local
+        >>> from nbstream import StreamView
+        >>> client = nbstream.local.client()
+        >>> StreamView().stream(
+        ...     client.chat.completions.create(
+        ...         model=nbstream.local.MODEL,
+        ...         messages=[{"role": "user", "content": "Say hello"}],
+        ...         stream=True,
+        ...         extra_body={"nbstream": {"text": "Hello!"}},  # this answer, for a quick demo
+        ...     )
+        ... )
+        'Hello!'
     """
     return openai.OpenAI(**_defaults(kwargs))
 
 
 def async_client(**kwargs: Any) -> openai.AsyncOpenAI:
     """A real ``openai.AsyncOpenAI`` client for the shared local server: the twin of
-    :func:`client`."""
+    :func:`client`.
+
+    Example::
+
+        aclient = nbstream.local.async_client()
+        text = await view.astream(
+            await aclient.chat.completions.create(
+                model=nbstream.local.MODEL,
+                messages=[{"role": "user", "content": "What is nbstream?"}],
+                stream=True,
+            )
+        )
+    """
     return openai.AsyncOpenAI(**_defaults(kwargs))
 
 

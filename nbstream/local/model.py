@@ -15,7 +15,12 @@ from typing import Any, Literal
 from nbstream.local.knowledge import DEFAULT, TOPICS, Topic
 
 MODEL = "nbstream-local"
-"""The model id the local server reports and answers as."""
+"""The model id the local server reports and answers as.
+
+Example::
+
+    client.chat.completions.create(model=nbstream.local.MODEL, messages=messages, stream=True)
+"""
 
 __all__ = [
     "MODEL",
@@ -47,6 +52,11 @@ def tokenize(text: str) -> list[str]:
     Whitespace is attached to the word that follows it (``" streaming"`` becomes
     ``" stre"``, ``"aming"``), runs of newlines are one token, and words longer than
     six characters are split into four-character pieces. No token is empty.
+
+    Example:
+        >>> from nbstream.local import tokenize
+        >>> tokenize("Hello streaming world")
+        ['Hello', ' stre', 'aming', ' world']
     """
     tokens: list[str] = []
     for match in _PIECE.finditer(text):
@@ -110,6 +120,14 @@ def answer(messages: Sequence[Mapping[str, Any]]) -> str:
 
     Every answer has a heading, a list, a GFM table and a fenced ``python`` block, and
     some non-ASCII text. The same messages always give the same answer.
+
+    It is what the local server streams, so a test can compare with it exactly.
+
+    Example:
+        >>> from nbstream.local import answer
+        >>> text = answer([{"role": "user", "content": "What is nbstream?"}])
+        >>> text.splitlines()[0]
+        '## What is nbstream?'
     """
     return choose_topic(_last_question(messages)).to_markdown()
 
@@ -123,6 +141,11 @@ def default_reasoning(messages: Sequence[Mapping[str, Any]]) -> str:
     A few plain sentences about the last user message: it quotes the question (cut to
     80 characters) and names the topic :func:`answer` will pick. Never empty, and the
     same messages always give the same reasoning.
+
+    Example:
+        >>> from nbstream.local import default_reasoning
+        >>> default_reasoning([{"role": "user", "content": "What is nbstream?"}])
+        'The user asks: “What is nbstream?”. My notes on “What is nbstream?” cover it, ...'
     """
     asked = _last_question(messages)
     topic = choose_topic(asked)  # the same topic as the answer's
@@ -179,6 +202,11 @@ def long_answer(n_tokens: int) -> str:
     It cycles through numbered sections (headings, lists, tables, code blocks) and ends
     with a paragraph of prose cut to the exact length, so that no code fence is left
     open. Below a few tokens the title itself is cut.
+
+    Example:
+        >>> from nbstream.local import long_answer, tokenize
+        >>> len(tokenize(long_answer(5_000)))
+        5000
     """
     if n_tokens < 0:
         raise ValueError(f"n_tokens must be >= 0, got {n_tokens}")

@@ -65,7 +65,15 @@ _log = logging.getLogger(__name__)
 
 
 class ServerError(RuntimeError):
-    """The local server was used in a way its state does not allow (e.g. not started)."""
+    """The local server was used in a way its state does not allow (e.g. not started).
+
+    Example:
+        >>> from nbstream.local import LocalServer
+        >>> LocalServer().base_url
+        Traceback (most recent call last):
+          ...
+        nbstream.local.server.ServerError: the local server is not running; call start() first
+    """
 
 
 class _ClientGone(Exception):
@@ -79,11 +87,6 @@ class _Stopping(Exception):
 class LocalServer:
     """An OpenAI-compatible server for the deterministic local model.
 
-    ::
-
-        with LocalServer(tokens_per_second=0) as server:
-            client = openai.OpenAI(base_url=server.base_url, api_key="nbstream-local")
-
     It serves ``POST /v1/chat/completions`` and ``POST /v1/responses`` (streamed or
     not) and ``GET /v1/models``, on 127.0.0.1 only: it has no authentication, so it never
     listens on a network.
@@ -91,6 +94,16 @@ class LocalServer:
     ``start()`` and ``stop()`` are idempotent; a stopped server can be started again
     (with ``port=0`` it may then get another port). ``tokens_per_second`` and
     ``first_token_delay`` can be changed while it runs; they apply to later requests.
+
+    Example:
+        >>> import openai
+        >>> from nbstream.local import MODEL, LocalServer, answer
+        >>> question = [{"role": "user", "content": "What is nbstream?"}]
+        >>> with LocalServer(tokens_per_second=0) as server:  # 0: as fast as possible
+        ...     client = openai.OpenAI(base_url=server.base_url, api_key="nbstream-local")
+        ...     reply = client.chat.completions.create(model=MODEL, messages=question)
+        >>> reply.choices[0].message.content == answer(question)  # the same every time
+        True
     """
 
     def __init__(
@@ -126,7 +139,16 @@ class LocalServer:
 
     @property
     def tokens_per_second(self) -> float:
-        """Default pacing of streamed tokens (0: as fast as possible)."""
+        """Default pacing of streamed tokens (0: as fast as possible).
+
+        A request can ask for its own: ``extra_body={"nbstream": {"tokens_per_second": 5}}``.
+
+        Example:
+            >>> server = LocalServer()
+            >>> server.tokens_per_second = 0  # later requests stream as fast as possible
+            >>> server.tokens_per_second
+            0.0
+        """
         return self._tokens_per_second
 
     @tokens_per_second.setter
@@ -137,7 +159,14 @@ class LocalServer:
 
     @property
     def first_token_delay(self) -> float:
-        """Default seconds before the first token."""
+        """Default seconds before the first token.
+
+        Example:
+            >>> server = LocalServer(first_token_delay=0)
+            >>> server.first_token_delay = 2  # later answers wait 2 s for their first token
+            >>> server.first_token_delay
+            2.0
+        """
         return self._first_token_delay
 
     @first_token_delay.setter
@@ -148,7 +177,16 @@ class LocalServer:
 
     @property
     def running(self) -> bool:
-        """Whether the server is listening."""
+        """Whether the server is listening.
+
+        Example:
+            >>> server = LocalServer()
+            >>> server.running
+            False
+            >>> server.start().running
+            True
+            >>> server.stop()
+        """
         return self._httpd is not None
 
     @property
@@ -157,6 +195,12 @@ class LocalServer:
 
         Raises:
             ServerError: The server is not running.
+
+        Example:
+            >>> with LocalServer() as server:
+            ...     host, port = server.address
+            >>> host
+            '127.0.0.1'
         """
         httpd = self._httpd
         if httpd is None:
@@ -166,13 +210,27 @@ class LocalServer:
 
     @property
     def url(self) -> str:
-        """The server's root URL, e.g. ``http://127.0.0.1:50123``."""
+        """The server's root URL, e.g. ``http://127.0.0.1:50123``.
+
+        Example:
+            >>> import urllib.request
+            >>> with LocalServer() as server:
+            ...     models = urllib.request.urlopen(f"{server.url}/v1/models").read()
+            >>> b"nbstream-local" in models
+            True
+        """
         host, port = self.address
         return f"http://{host}:{port}"
 
     @property
     def base_url(self) -> str:
-        """The OpenAI ``base_url``, e.g. ``http://127.0.0.1:50123/v1``."""
+        """The OpenAI ``base_url``, e.g. ``http://127.0.0.1:50123/v1``.
+
+        Example:
+            >>> with LocalServer() as server:
+            ...     print(server.base_url)  # what openai.OpenAI(base_url=...) takes
+            http://127.0.0.1:.../v1
+        """
         return f"{self.url}/v1"
 
     def __repr__(self) -> str:
@@ -185,6 +243,12 @@ class LocalServer:
 
         Raises:
             OSError: The port is taken.
+
+        Example:
+            >>> server = LocalServer().start()  # or: with LocalServer() as server:
+            >>> server.start() is server  # already running: nothing changes
+            True
+            >>> server.stop()
         """
         with self._lock:
             if self._httpd is not None:
@@ -206,6 +270,13 @@ class LocalServer:
         """Stop serving: end streams in progress, close every socket, join threads.
 
         Idempotent.
+
+        Example:
+            >>> server = LocalServer().start()
+            >>> server.stop()
+            >>> server.stop()  # already stopped: nothing happens
+            >>> server.running
+            False
         """
         with self._lock:
             httpd, thread = self._httpd, self._thread
