@@ -50,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nbstream",
         description="Stream LLM output into Jupyter notebooks.",
+        epilog=(
+            "examples:\n"
+            "  nbstream demo                # chat with the local model in JupyterLab\n"
+            "  nbstream serve --port 8000   # the local model at http://127.0.0.1:8000/v1\n"
+            "  nbstream demo --help         # a command's options"
+        ),
+        # Keeps the examples' lines as written (the descriptions are wrapped by hand).
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"nbstream {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -59,10 +67,17 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="open the tutorials in JupyterLab on 127.0.0.1, ready to chat with the local model",
         description=(
-            "Copy the tutorials into a folder of yours and open the chat tutorial in"
-            " JupyterLab on 127.0.0.1, behind a fresh token, until Ctrl-C. Needs"
-            ' JupyterLab: pip install "nbstream[lab]".'
+            "Copy the tutorials into a folder of yours and open the chat tutorial in\n"
+            "JupyterLab on 127.0.0.1, behind a fresh token, until Ctrl-C. Needs JupyterLab:\n"
+            'pip install "nbstream[lab]".'
         ),
+        epilog=(
+            "examples:\n"
+            "  nbstream demo                            # tutorials in ~/nbstream-demo\n"
+            "  nbstream demo --no-browser --port 8888   # headless; open the printed URL\n"
+            "  nbstream demo --dir ~/try-it --reset     # fresh copies, in another folder"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo_parser.add_argument(
         "--port", type=_port, default=0, help="port to listen on (default: a free port)"
@@ -90,9 +105,17 @@ def _parser() -> argparse.ArgumentParser:
         "serve",
         help="run the local model as an OpenAI-compatible server on 127.0.0.1",
         description=(
-            "Run nbstream's deterministic local model as an OpenAI-compatible server on"
-            " 127.0.0.1 until Ctrl-C."
+            "Run nbstream's deterministic local model as an OpenAI-compatible server on\n"
+            "127.0.0.1 until Ctrl-C."
         ),
+        epilog=(
+            "examples:\n"
+            "  nbstream serve --port 8000\n"
+            '      # OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="nbstream-local")\n'
+            "  nbstream serve --tokens-per-second 0 --first-token-delay 0\n"
+            "      # no pacing: answers as fast as possible (for tests)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument(
         "--port", type=_port, default=0, help="port to listen on (default: a free port)"

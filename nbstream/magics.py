@@ -62,7 +62,16 @@ __all__ = [
 ]
 
 ANSWER_VARIABLE = "_chat"
-"""The user-namespace variable that holds the text of the last complete ``%%chat`` answer."""
+"""The user-namespace variable that holds the text of the last complete ``%%chat`` answer.
+
+Example::
+
+    %%chat
+    Name three prime numbers.
+
+    # then, in the next cell:
+    print(_chat)
+"""
 
 
 def _asyncio_runner() -> object:
@@ -99,13 +108,24 @@ class ChatSettings:
     client_name: str | None = None
     """The notebook variable the client came from (what ``%chat_config`` shows)."""
     model: str | None = None
+    """The model to ask; None for the local model's (or a function's own). An OpenAI client
+    needs one."""
     system: str | None = None
+    """The system prompt, sent first with every request (never stored in the history)."""
     temperature: float | None = None
+    """Sent as ``temperature``; None for the provider's default."""
     max_tokens: int | None = None
+    """Sent as ``max_tokens``; None for the provider's default."""
     idle_timeout: float | None = None
+    """Seconds without anything from the model after which the answer ends; None waits."""
 
     def request_params(self) -> dict[str, Any]:
-        """The extra ``chat.completions.create`` arguments these settings ask for."""
+        """The extra ``chat.completions.create`` arguments these settings ask for.
+
+        Example:
+            >>> ChatSettings(temperature=0.2, max_tokens=100).request_params()
+            {'temperature': 0.2, 'max_tokens': 100}
+        """
         params: dict[str, Any] = {}
         if self.temperature is not None:
             params["temperature"] = self.temperature
@@ -116,7 +136,16 @@ class ChatSettings:
 
 @dataclass(frozen=True)
 class CellOptions:
-    """What a ``%%chat`` line asks for: overrides of the settings, and ``--new``."""
+    """What a ``%%chat`` line asks for: overrides of the settings, and ``--new``.
+
+    Attributes:
+        overrides: The :class:`ChatSettings` fields this cell changes, by name.
+        new: Whether the cell starts a new conversation (``--new``).
+
+    Example:
+        >>> parse_cell_options("--new --model gpt-4o")
+        CellOptions(overrides={'model': 'gpt-4o'}, new=True)
+    """
 
     overrides: dict[str, Any] = field(default_factory=dict)
     new: bool = False
@@ -124,7 +153,18 @@ class CellOptions:
 
 @dataclass(frozen=True)
 class ConfigOptions:
-    """What a ``%chat_config`` line asks for."""
+    """What a ``%chat_config`` line asks for.
+
+    Attributes:
+        overrides: The :class:`ChatSettings` fields to change, by name.
+        client_name: The notebook variable ``--client`` names, or None.
+        local: Whether to go back to the embedded local model (``--local``).
+        reset: Whether to put every setting back to its default first (``--reset``).
+
+    Example:
+        >>> parse_config_options("--local --temperature 0")
+        ConfigOptions(overrides={'temperature': 0.0}, client_name=None, local=True, reset=False)
+    """
 
     overrides: dict[str, Any] = field(default_factory=dict)
     client_name: str | None = None
@@ -266,7 +306,17 @@ _CLIENT_KINDS = (
 
 def check_client(value: object, name: str) -> object:
     """``value`` if ``%chat_config --client NAME`` can use it; a ``UsageError`` saying
-    what is wrong otherwise."""
+    what is wrong otherwise.
+
+    Example:
+        >>> reply = lambda messages: ["Hi"]
+        >>> check_client(reply, "reply") is reply
+        True
+        >>> check_client("gpt-4o", "model")
+        Traceback (most recent call last):
+          ...
+        IPython.core.error.UsageError: --client model: model is a str; it takes an openai.OpenAI ...
+    """
     if isinstance(value, (openai.OpenAI, openai.AsyncOpenAI)):
         return value
     if isinstance(value, type):
@@ -283,7 +333,14 @@ def check_client(value: object, name: str) -> object:
 
 def is_async_client(client: object) -> bool:
     """Whether answers from ``client`` are awaited (``AsyncOpenAI``, ``async def``
-    functions, async generators), and so must stream on the kernel's event loop."""
+    functions, async generators), and so must stream on the kernel's event loop.
+
+    Example:
+        >>> async def reply(messages):
+        ...     yield "Hi"
+        >>> is_async_client(reply), is_async_client(lambda messages: ["Hi"])
+        (True, False)
+    """
     if isinstance(client, openai.AsyncOpenAI):
         return True
     if isinstance(client, openai.OpenAI) or not callable(client):
@@ -306,7 +363,9 @@ def _is_local(client: openai.OpenAI | openai.AsyncOpenAI) -> bool:
 class ChatSession:
     """The ``%%chat`` state of one IPython shell: settings and conversation.
 
-    Get it with :func:`session`::
+    Get it with :func:`session`.
+
+    Example::
 
         import nbstream.magics
 
@@ -330,7 +389,15 @@ class ChatSession:
         self._local: openai.OpenAI | None = None  # one client for every local answer
 
     def reset(self) -> None:
-        """Forget the conversation; the settings stay."""
+        """Forget the conversation; the settings stay.
+
+        Example:
+            >>> chat = ChatSession()
+            >>> chat.history = [{"role": "user", "content": "Hi"}]
+            >>> chat.reset()
+            >>> chat.history
+            []
+        """
         self.history = []
 
     def messages_for(self, prompt: str, settings: ChatSettings) -> list[dict[str, Any]]:
@@ -346,7 +413,13 @@ class ChatSession:
         return [*system, *self.history, {"role": "user", "content": prompt}]
 
     def backend_for(self, settings: ChatSettings) -> Backend:
-        """Where this cell's answer comes from; ``UsageError`` if the settings cannot work."""
+        """Where this cell's answer comes from; ``UsageError`` if the settings cannot work.
+
+        Example:
+            >>> backend = ChatSession().backend_for(ChatSettings())  # the local model
+            >>> backend.model_name, backend.label
+            ('nbstream-local', 'local model')
+        """
         client = settings.client
         name = settings.client_name or "the client"
         params = settings.request_params()
@@ -371,7 +444,20 @@ class ChatSession:
         return resolve_backend(client, model, params)
 
     def describe(self) -> str:
-        """The configuration as ``%chat_config`` prints it (never an API key)."""
+        """The configuration as ``%chat_config`` prints it (never an API key).
+
+        Example:
+            >>> chat = ChatSession()
+            >>> chat.settings = ChatSettings(client=lambda messages: ["Hi"], client_name="reply")
+            >>> print(chat.describe())
+            client        reply: a function of the message list
+            model         (the function's own)
+            system        none
+            temperature   the provider's default
+            max tokens    the provider's default
+            idle timeout  none (waits for the client)
+            conversation  new (no messages yet)
+        """
         s = self.settings
         if s.client is None:
             client = "the local model (nbstream.local, the default)"
@@ -439,7 +525,15 @@ class _Turn:
 
 @magics_class
 class NbstreamMagics(Magics):
-    """``%%chat`` and ``%chat_config``; registered by ``%load_ext nbstream``."""
+    """``%%chat`` and ``%chat_config``; registered by ``%load_ext nbstream``.
+
+    Its ``session`` is the shell's :class:`ChatSession` (see :func:`session`).
+
+    Example::
+
+        %load_ext nbstream
+        %chat_config --client client --model gpt-4o-mini
+    """
 
     def __init__(self, shell: InteractiveShell) -> None:
         super().__init__(shell)
@@ -459,6 +553,11 @@ class NbstreamMagics(Magics):
         prompts and answers too. ``--new`` starts a new one. The other options override
         ``%chat_config`` for this cell only. A failed or interrupted answer keeps its
         text in the view and is left out of the conversation; rerun the cell to retry.
+
+        Example::
+
+            %%chat --new --temperature 0.2
+            Explain streaming markdown in two sentences.
         """
         __tracebackhide__ = True  # the user's error is the stream's, not our frames'
         turn = self._begin(line, cell, awaitable=False)
@@ -467,7 +566,13 @@ class NbstreamMagics(Magics):
 
     async def chat_async(self, line: str, cell: str) -> None:
         """``%%chat`` for async clients: what a ``%%chat`` cell runs as while one is
-        configured, awaited on the kernel's event loop (see :class:`_AwaitChatCells`)."""
+        configured, awaited on the kernel's event loop (see :class:`_AwaitChatCells`).
+
+        Example::
+
+            # What a "%%chat --new" cell asking "Hi" becomes, with an AsyncOpenAI client:
+            await get_ipython().magics_manager.registry["NbstreamMagics"].chat_async("--new", "Hi")
+        """
         __tracebackhide__ = True
         turn = self._begin(line, cell, awaitable=True)
         if turn.backend.is_async:
@@ -480,7 +585,7 @@ class NbstreamMagics(Magics):
     def chat_config(self, line: str) -> None:
         """Show or change where ``%%chat`` answers come from; prints the configuration.
 
-        ::
+        Examples::
 
             %chat_config                                 # show it (never the API key)
             %chat_config --client my_client --model gpt-4o-mini
@@ -624,7 +729,12 @@ class _AwaitChatCells:
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """Register ``%%chat`` and ``%chat_config`` (what ``%load_ext nbstream`` calls)."""
+    """Register ``%%chat`` and ``%chat_config`` (what ``%load_ext nbstream`` calls).
+
+    Example::
+
+        %load_ext nbstream
+    """
     if NbstreamMagics.__name__ in ipython.magics_manager.registry:
         return  # loaded already: keep the conversation
     magics = NbstreamMagics(ipython)
@@ -633,7 +743,12 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
-    """Remove ``%%chat`` and ``%chat_config`` (``%unload_ext nbstream``)."""
+    """Remove ``%%chat`` and ``%chat_config`` (``%unload_ext nbstream``).
+
+    Example::
+
+        %unload_ext nbstream
+    """
     magics = ipython.magics_manager.registry.pop(NbstreamMagics.__name__, None)
     if magics is None:
         return
