@@ -89,8 +89,8 @@ function adopt(key: string, el: HTMLElement): Shown | undefined {
 }
 
 export default {
-	initialize({ model }: InitializeProps): () => void {
-		(model as unknown as LocalAttributes).set({ [KEY]: randomKey() });
+	initialize(props: InitializeProps): () => void {
+		const model = settable(props.model);
 		const disconnect = isChat(model) ? endAnswerOnDisconnect(model) : endStreamOnDisconnect(model);
 		const protocol = isChat(model) ? connectLanes(model) : connect(model);
 		return () => {
@@ -118,6 +118,32 @@ export default {
 		};
 	},
 };
+
+/**
+ * Give the model its key, and the model that code run in `initialize` should set
+ * attributes on. Backbone's models (Jupyter, Voilà) take `set(object)`, which the
+ * delivery protocol relies on (types.ts); marimo's only take `set(key, value)`, as
+ * anywidget's spec has it, and turn an object into one junk attribute, so no text
+ * would ever show. Such a model gets one `set(key, value)` per attribute instead
+ * (views redraw on the next frame either way).
+ */
+function settable(model: Model): Model {
+	const local = model as unknown as LocalAttributes & { set(name: string, value: unknown): void };
+	const key = randomKey();
+	local.set({ [KEY]: key });
+	if (local.get(KEY) === key) return model;
+	const set = (values: object): void => {
+		for (const [name, value] of Object.entries(values)) local.set(name, value);
+	};
+	set({ [KEY]: key });
+	return {
+		get: local.get.bind(local),
+		set,
+		on: model.on.bind(model),
+		off: model.off.bind(model),
+		send: model.send.bind(model),
+	} as Model;
+}
 
 /** Note when the output is in the page (checked each frame for up to ~10 s). */
 function watchAttached(entry: Shown, frames = 600): void {

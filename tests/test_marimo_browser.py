@@ -1,0 +1,142 @@
+"""marimo in Debian's Chromium: StreamView and Chat work in ``mo.ui.anywidget``.
+
+marimo runs anywidgets without Jupyter: its own comm in the kernel, and in the browser
+its own model, whose ``set`` takes only ``(key, value)`` (Backbone's object form, which
+the delivery protocol uses in Jupyter, is not there), with each widget in a shadow root.
+``marimo run`` serves the example app notebooks/marimo/quickstart.py; each page load is
+a fresh session that runs every cell. Playwright's CSS selectors pierce open shadow
+roots, ``document.querySelector`` does not: the checks here go through locators.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.app_servers import AppServer, local_model_text, marimo_app
+from tests.browser_harness import CHROMIUM
+from tests.test_browser import visible_letters
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium"),
+]
+
+APP = Path(__file__).parent.parent / "notebooks" / "marimo" / "quickstart.py"
+
+# Each change to a view, recorded from inside its shadow root (a MutationObserver on
+# the document does not see in there): did the text grow with the cursor showing.
+RECORD = """el => {
+  const states = (window.__views = window.__views || []);
+  const record = () => {
+    const body = el.querySelector('.nbstream-body');
+    states.push({
+      streaming: el.dataset.streaming,
+      cursor: !!el.querySelector('.nbstream-cursor'),
+      letters: body ? body.textContent.replace(/[^\\p{L}\\p{N}]+/gu, '').length : 0,
+    });
+  };
+  record();
+  new MutationObserver(record).observe(el, {
+    subtree: true, childList: true, characterData: true, attributes: true,
+  });
+}"""
+
+
+@pytest.fixture(scope="module")
+def marimo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    pytest.importorskip("marimo")
+    server = marimo_app(APP, tmp_path_factory.mktemp("marimo"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page(browser: Any, marimo: AppServer, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.failed:
+        shot = marimo.log_path.parent / f"failure-{request.node.name}.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}\npage errors: {errors}\nserver log tail:\n{marimo.log_tail()}")
+    context.close()
+    assert not errors, errors
+
+
+def app_question() -> str:
+    found = re.search(r'question = "(.+?)"', APP.read_text())
+    assert found, 'the app defines `question = "..."`'
+    return found.group(1)
+
+
+def test_the_answer_streams_into_a_stream_view_in_marimo(page: Any, marimo: AppServer) -> None:
+    with ThreadPoolExecutor(1) as pool:  # the model answers here while the app runs there
+        asked = pool.submit(local_model_text, [{"role": "user", "content": app_question()}])
+        page.goto(marimo.url)
+        # The chat's root is a `.nbstream-view` too.
+        view = page.locator(".nbstream-view:not(.nbstream-chat)")
+        view.wait_for(timeout=60_000)
+        view.evaluate(RECORD)
+        # Mid-stream: the text so far, with the cursor after it.
+        streaming = view.and_(page.locator('[data-streaming="true"]'))
+        streaming.locator(".nbstream-cursor").wait_for(timeout=30_000)
+        view.and_(page.locator('[data-streaming="false"]')).wait_for(timeout=60_000)
+        expected, error = asked.result()
+    assert error is None
+
+    assert visible_letters(view.locator(".nbstream-body").inner_text()) == visible_letters(expected)
+    assert view.locator(".nbstream-cursor").count() == 0
+    assert view.locator(".nbstream-error").count() == 0
+    # Lists keep their markers under marimo's CSS reset (a numbered list, its numbers).
+    marker = view.locator("ul").first.evaluate("el => getComputedStyle(el).listStyleType")
+    assert marker == "disc"
+    # The cell after the stream shows what `view.stream()` returned: the same text.
+    page.get_by_text(f"The answer has {len(expected)} characters.").wait_for(timeout=30_000)
+    states = page.evaluate("() => window.__views")
+    grew = [s["letters"] for s in states if s["streaming"] == "true" and s["cursor"]]
+    assert len(set(grew)) >= 5, f"the text did not visibly grow: {grew}"
+    assert grew == sorted(grew), "the text shrank while streaming"
+
+
+def test_the_chat_answers_a_message_typed_in_marimo(page: Any, marimo: AppServer) -> None:
+    question = "How do I use async and await?"
+    with ThreadPoolExecutor(1) as pool:
+        asked = pool.submit(local_model_text, [{"role": "user", "content": question}])
+        page.goto(marimo.url)
+        box = page.locator(".nbstream-chat-input")
+        box.wait_for(timeout=60_000)
+        expected, error = asked.result()
+    assert error is None
+    box.click()
+    box.fill(question)
+    box.press("Enter")
+
+    answer = page.locator('.nbstream-msg[data-role="assistant"]')
+    # Mid-answer: its first words already show, with the cursor after them.
+    first_word = re.search(r"\w{4,}", expected)
+    assert first_word
+    streaming = page.locator('.nbstream-msg[data-role="assistant"][data-status="streaming"]')
+    streaming.locator(".nbstream-body", has_text=first_word.group()).locator(
+        ".nbstream-cursor"
+    ).wait_for(timeout=30_000)
+    page.locator('.nbstream-msg[data-role="assistant"][data-status="done"]').wait_for(
+        timeout=60_000
+    )
+    user = page.locator('.nbstream-msg[data-role="user"] .nbstream-body')
+    assert user.inner_text().strip() == question
+    shown = answer.locator(".nbstream-body").first.evaluate(
+        "el => { const c = el.cloneNode(true); c.querySelectorAll('button').forEach(b =>"
+        " b.remove()); return c.textContent; }"
+    )
+    assert visible_letters(shown) == visible_letters(expected)
+    assert answer.locator(".nbstream-cursor").count() == 0
