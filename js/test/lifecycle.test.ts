@@ -182,3 +182,32 @@ describe("an output re-rendered with its static copy", () => {
 		expect(document.activeElement).toBe(input);
 	});
 });
+
+/**
+ * marimo's model follows anywidget's spec, `set(key, value)`, and stores an object
+ * passed alone under one junk key, as this one does.
+ */
+class KeyValueModel extends FakeModel {
+	override set(values: object | string, value?: unknown): void {
+		if (typeof values === "string") super.set({ [values]: value });
+		else super.set({ [String(values)]: undefined } as never);
+	}
+}
+
+describe("a model that only takes set(key, value), like marimo's", () => {
+	it("still shows the streamed text and its end", async () => {
+		const model = new KeyValueModel();
+		const dispose = widget.initialize({ model });
+		const cleanup = widget.render({ model, el: parent });
+		startStream(model, 1);
+		model.receive({ kind: "delta", stream: 1, offset: 0, text: "Streamed " });
+		model.receive({ kind: "delta", stream: 1, offset: 9, text: "**in marimo**" });
+		await frames();
+		const view = parent.querySelector(".nbstream-view") as HTMLElement;
+		expect(view.querySelector(".nbstream-body")?.textContent?.trim()).toBe("Streamed in marimo");
+		expect(view.querySelector(".nbstream-body strong")).not.toBeNull();
+		expect(view.dataset.streaming).toBe("true");
+		cleanup();
+		dispose();
+	});
+});
