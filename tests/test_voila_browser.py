@@ -111,3 +111,73 @@ def test_the_quickstart_shows_its_answers_in_live_stream_views_in_voila(
         else:
             # The text that arrived stays, and the view says why the stream stopped.
             assert error in view.locator(".nbstream-error").inner_text()
+
+
+@pytest.fixture(scope="module")
+def chat_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """A chat app: one cell that shows a Chat with the local model."""
+    pytest.importorskip("voila")
+    import nbformat
+
+    home = tmp_path_factory.mktemp("voila-chat")
+    (home / "app").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from nbstream import Chat\nChat()")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook = home / "app" / "chat.ipynb"
+    nbformat.write(nb, notebook)
+    server = voila_app(notebook, home)
+    yield server
+    server.stop()
+
+
+def test_a_chat_app_in_voila_streams_the_answer_to_a_typed_message(
+    browser: Any, chat_app: AppServer
+) -> None:
+    # Voilà shows a finished notebook, but a Chat answers in the background, after the
+    # notebook ran: in a Voilà app, the reader watches each answer stream.
+    question = "How do I use async and await?"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            asked = pool.submit(local_model_text, [{"role": "user", "content": question}])
+            page.goto(chat_app.url, timeout=120_000)
+            box = page.locator(".nbstream-chat-input")
+            box.wait_for(timeout=60_000)
+            expected, error = asked.result()
+        assert error is None
+        box.click()
+        box.fill(question)
+        box.press("Enter")
+
+        first_word = re.search(r"\w{4,}", expected)
+        assert first_word
+        streaming = page.locator('.nbstream-msg[data-role="assistant"][data-status="streaming"]')
+        streaming.locator(".nbstream-body", has_text=first_word.group()).locator(
+            ".nbstream-cursor"
+        ).wait_for(timeout=30_000)
+        answer = page.locator('.nbstream-msg[data-role="assistant"][data-status="done"]')
+        answer.wait_for(timeout=60_000)
+        shown = answer.locator(".nbstream-body").first.evaluate(
+            "el => { const c = el.cloneNode(true); c.querySelectorAll('button').forEach(b =>"
+            " b.remove()); return c.textContent; }"
+        )
+        assert visible_letters(shown) == visible_letters(expected)
+        assert answer.locator(".nbstream-cursor").count() == 0
+        user = page.locator('.nbstream-msg[data-role="user"] .nbstream-body')
+        assert user.inner_text().strip() == question
+    except BaseException:
+        shot = chat_app.log_path.parent / "failure-chat.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}\npage errors: {errors}\nserver log tail:\n{chat_app.log_tail()}")
+        raise
+    finally:
+        context.close()
+    assert not errors, errors
