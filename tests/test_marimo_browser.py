@@ -21,7 +21,7 @@ import pytest
 
 from tests.app_servers import AppServer, local_model_text, marimo_app
 from tests.browser_harness import CHROMIUM
-from tests.test_browser import visible_letters
+from tests.test_browser import brightness, visible_letters
 
 pytestmark = [
     pytest.mark.browser,
@@ -140,3 +140,76 @@ def test_the_chat_answers_a_message_typed_in_marimo(page: Any, marimo: AppServer
     )
     assert visible_letters(shown) == visible_letters(expected)
     assert answer.locator(".nbstream-cursor").count() == 0
+
+
+# A view streamed to its end in the cell that shows it: marimo runs the widget's
+# `initialize` only when the cell's output appears, after every message of the stream.
+FINISHED_APP = """import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def _():
+    import marimo as mo
+    import nbstream
+
+    view = nbstream.StreamView()
+    view.stream(["A *finished* answer, ", "with a [link](https://example.com)."])
+    mo.ui.anywidget(view)
+    return
+"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_a_stream_finished_before_it_shows_appears_in_marimos_theme(
+    browser: Any, tmp_path: Path, theme: str
+) -> None:
+    pytest.importorskip("marimo")
+    home = tmp_path / "home"
+    (home / "config" / "marimo").mkdir(parents=True)
+    (home / "config" / "marimo" / "marimo.toml").write_text(f'[display]\ntheme = "{theme}"\n')
+    app = tmp_path / "finished.py"
+    app.write_text(FINISHED_APP)
+    server = marimo_app(app, home)
+    # The browser's own preference is the opposite, so the colours must come from marimo.
+    context = browser.new_context(color_scheme="light" if theme == "dark" else "dark")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(server.url)
+        view = page.locator(".nbstream-view")
+        view.and_(page.locator('[data-streaming="false"]')).wait_for(timeout=60_000)
+        body = view.locator(".nbstream-body")
+        assert body.inner_text().strip() == "A finished answer, with a link."
+        assert view.locator(".nbstream-waiting").count() == 0
+        colours = view.evaluate("""v => {
+          const host = getComputedStyle(v.getRootNode().host);
+          const probe = (value) => {
+            const el = document.createElement('span');
+            el.style.color = value;
+            v.append(el);
+            const c = getComputedStyle(el).color;
+            el.remove();
+            return c;
+          };
+          return {
+            text: getComputedStyle(v.querySelector('p')).color,
+            link: getComputedStyle(v.querySelector('a')).color,
+            foreground: probe(host.getPropertyValue('--foreground')),
+            marimoLink: probe(host.getPropertyValue('--link')),
+          };
+        }""")
+        assert colours["text"] == colours["foreground"], colours
+        assert colours["link"] == colours["marimoLink"], colours
+        assert (brightness(colours["text"]) > 128) == (theme == "dark"), colours
+    except BaseException:
+        shot = tmp_path / "failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}\npage errors: {errors}\nserver log tail:\n{server.log_tail()}")
+        raise
+    finally:
+        context.close()
+        server.stop()
+    assert not errors, errors

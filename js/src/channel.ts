@@ -52,6 +52,13 @@ export function connect(model: StreamModel): () => void {
 	model.on("msg:custom", onMessage);
 	model.on("change:content", onContent);
 	model.on("change:_stream", onStream);
+	// A model can come to life after some of a stream's messages went by: marimo runs
+	// `initialize` only when the widget is first shown, which for a stream run in the
+	// same cell is after its end. Its state still says "streaming" (the end's values
+	// travel in a message, not as state), and no gap would ever show, so ask now.
+	// Deltas that follow on from the text held are still applied until the reply comes
+	// (in marimo the reply waits for the streaming cell to end).
+	if (model.get("is_streaming")) model.send({ kind: "resync", stream: model.get("_stream") });
 	return () => {
 		model.off("msg:custom", onMessage);
 		model.off("change:content", onContent);

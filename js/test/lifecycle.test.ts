@@ -211,3 +211,51 @@ describe("a model that only takes set(key, value), like marimo's", () => {
 		dispose();
 	});
 });
+
+describe("a model that comes to life after a stream's messages went by", () => {
+	it("asks for the whole state at once, and shows it", async () => {
+		// As in marimo, where `initialize` runs only when the widget is first shown: the
+		// stored state still says "streaming", and the deltas and the end were missed.
+		const model = new FakeModel({ content: "", is_streaming: true, error: null, _stream: 3 });
+		const dispose = widget.initialize({ model });
+		const cleanup = widget.render({ model, el: parent });
+		expect(model.sent).toEqual([{ kind: "resync", stream: 3 }]);
+		model.receive({
+			kind: "sync",
+			stream: 3,
+			content: "The *whole* answer",
+			is_streaming: false,
+			error: null,
+		});
+		await frames();
+		const view = parent.querySelector(".nbstream-view") as HTMLElement;
+		expect(view.dataset.streaming).toBe("false");
+		expect(view.querySelector(".nbstream-waiting")).toBeNull();
+		expect(view.querySelector(".nbstream-body")?.textContent?.trim()).toBe("The whole answer");
+		cleanup();
+		dispose();
+	});
+
+	it("keeps applying deltas that follow on while the reply is on its way", async () => {
+		// In marimo the reply waits for the streaming cell to end: the stream must not.
+		const model = new FakeModel({ content: "", is_streaming: true, error: null, _stream: 1 });
+		const dispose = widget.initialize({ model });
+		const cleanup = widget.render({ model, el: parent });
+		model.receive({ kind: "delta", stream: 1, offset: 0, text: "Still " });
+		model.receive({ kind: "delta", stream: 1, offset: 6, text: "streaming" });
+		await frames();
+		const view = parent.querySelector(".nbstream-view") as HTMLElement;
+		expect(view.querySelector(".nbstream-body")?.textContent?.trim()).toBe("Still streaming");
+		expect(view.querySelector(".nbstream-cursor")).not.toBeNull();
+		expect(model.sent).toEqual([{ kind: "resync", stream: 1 }]);
+		cleanup();
+		dispose();
+	});
+
+	it("asks nothing of a model that is not streaming", () => {
+		const model = new FakeModel({ content: "done", is_streaming: false, error: null, _stream: 2 });
+		const dispose = widget.initialize({ model });
+		expect(model.sent).toEqual([]);
+		dispose();
+	});
+});

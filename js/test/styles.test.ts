@@ -45,15 +45,17 @@ describe("styles", () => {
 		expect(block).toMatch(/\.nbstream-cursor[\s\S]*animation:\s*none/);
 	});
 
-	it("takes colours from JupyterLab's variables, with fallbacks", () => {
-		for (const name of [
-			"--jp-content-font-color1",
-			"--jp-layout-color2",
-			"--jp-border-color1",
-			"--jp-error-color1",
+	it("takes colours from JupyterLab's variables, then VS Code's, then marimo's, then its own", () => {
+		const flat = source.replace(/\s+/g, "");
+		for (const chain of [
+			"--jp-content-font-color1,var(--vscode-editor-foreground,var(--foreground,var(--nbs-0-fg)",
+			"--jp-layout-color2,var(--vscode-textCodeBlock-background,var(--slate-3,var(--nbs-0-soft)",
+			"--jp-border-color1,var(--vscode-panel-border,var(--slate-7,var(--nbs-0-border)",
+			"--jp-error-color1,var(--vscode-errorForeground,var(--red-11,var(--nbs-0-error)",
 		]) {
-			expect(source).toMatch(new RegExp(`var\\(${name},`));
+			expect(flat).toContain(`var(${chain}`);
 		}
-		expect(source).toContain("@media (prefers-color-scheme: dark)");
+		// The last resort follows the browser's light or dark preference.
+		expect(flat).toMatch(/@media\(prefers-color-scheme:dark\)\{\.nbstream-view\{--nbs-0-fg:/);
 	});
 });
