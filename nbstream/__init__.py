@@ -10,7 +10,14 @@ import typing
 
 from nbstream._version import __version__
 from nbstream.chat import Chat
-from nbstream.errors import SourceError, StreamInProgressError
+from nbstream.errors import (
+    IdleTimeoutError,
+    IncompleteStreamError,
+    SourceError,
+    StreamClosedError,
+    StreamError,
+    StreamInProgressError,
+)
 from nbstream.stream_view import StreamView
 
 # No `from __future__ import annotations`: it would add a public name to this module.
@@ -19,7 +26,11 @@ if typing.TYPE_CHECKING:  # `import nbstream` must not import IPython's shell
 
 __all__ = [
     "Chat",
+    "IdleTimeoutError",
+    "IncompleteStreamError",
     "SourceError",
+    "StreamClosedError",
+    "StreamError",
     "StreamInProgressError",
     "StreamView",
     "__version__",

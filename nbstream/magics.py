@@ -327,7 +327,7 @@ def check_client(value: object, name: str) -> object:
     if callable(value):
         return value
     raise UsageError(
-        f"--client {name}: {name} is a {type(value).__name__}; it takes {_CLIENT_KINDS}"
+        f"--client {name}: {name} is {_a(type(value).__name__)}; it takes {_CLIENT_KINDS}"
     )
 
 
@@ -779,3 +779,8 @@ def session(ipython: InteractiveShell | None = None) -> ChatSession:
     if not isinstance(magics, NbstreamMagics):
         raise RuntimeError("%%chat is not loaded in this shell: run %load_ext nbstream first")
     return magics.session
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: "an int", "a list"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

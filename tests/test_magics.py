@@ -120,7 +120,7 @@ def test_clients_are_checked() -> None:
         True,
         False,
     ]
-    with pytest.raises(UsageError, match=r"--client c: c is a int; it takes an openai.OpenAI"):
+    with pytest.raises(UsageError, match=r"--client c: c is an int; it takes an openai.OpenAI"):
         check_client(3, "c")
     with pytest.raises(UsageError, match=r"c is a class; create the client first"):
         check_client(openai.OpenAI, "c")
@@ -405,7 +405,7 @@ def test_mistakes_are_one_line_usage_errors(fresh: Kernel) -> None:
         "%%chat --temperature warm\nHi": "%%chat: argument --temperature: must be a number",
         "%%chat\n  \n": "%%chat: the cell is empty; write the prompt below the %%chat line",
         "%chat_config --client nowhere": "--client nowhere: no variable named 'nowhere'",
-        "%chat_config --client number": "--client number: number is a int; it takes",
+        "%chat_config --client number": "--client number: number is an int; it takes",
         "%chat_config --client openai.OpenAI": "openai.OpenAI is a class; create the client",
         "%chat_config --client 'a b'": "--client takes a variable's name",
         "%chat_config --client openai.nothing": "openai has no attribute 'nothing'",
