@@ -1,5 +1,8 @@
 """marimo and Voilà serving an app on 127.0.0.1, for the browser tests of those frontends.
 
+Also what those tests share on the page: a watched page (:func:`watched_page`) and a
+question typed into a Chat (:func:`ask_in_chat`).
+
 The recipe of ``browser_harness.JupyterServer`` for any server command: a free loopback
 port, a token, an isolated home (HOME, XDG and Jupyter dirs in a temp dir, so nothing is
 read from or left in the user's), its own process group (``start_new_session``),
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -17,13 +21,21 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from tests.browser_harness import free_port
 
-__all__ = ["AppServer", "isolated_env", "local_model_text", "marimo_app", "voila_app"]
+__all__ = [
+    "AppServer",
+    "ask_in_chat",
+    "isolated_env",
+    "local_model_text",
+    "marimo_app",
+    "voila_app",
+    "watched_page",
+]
 
 
 def isolated_env(home: Path) -> dict[str, str]:
@@ -178,3 +190,66 @@ def local_model_text(
     finally:
         stream.close()
     return "".join(pieces), None
+
+
+@contextlib.contextmanager
+def watched_page(
+    browser: Any,
+    server: AppServer,
+    name: str,
+    request: Any = None,
+    **context_options: Any,
+) -> Iterator[Any]:
+    """A fresh page; fails on page errors, and leaves a screenshot and the server's log
+    tail when the block raises or, given a fixture's ``request``, when the test failed
+    (conftest.py keeps each phase's report on the item)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def report() -> None:
+        shot = server.log_path.parent / f"failure-{name}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}\npage errors: {errors}\nserver log tail:\n{server.log_tail()}")
+
+    try:
+        yield page
+    except BaseException:
+        report()
+        raise
+    else:
+        call = getattr(request.node, "rep_call", None) if request is not None else None
+        if call is not None and call.failed:
+            report()
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def ask_in_chat(page: Any, question: str, expected: str) -> None:
+    """Type ``question`` into the page's Chat and check its answer streams, then ends as
+    ``expected`` (compared by letters and digits: markdown renders differently)."""
+    from tests.test_browser import visible_letters
+
+    box = page.locator(".nbstream-chat-input")
+    box.click()
+    box.fill(question)
+    box.press("Enter")
+    # Mid-answer: its first words already show, with the cursor after them.
+    first_word = re.search(r"\w{4,}", expected)
+    assert first_word
+    streaming = page.locator('.nbstream-msg[data-role="assistant"][data-status="streaming"]')
+    streaming.locator(".nbstream-body", has_text=first_word.group()).locator(
+        ".nbstream-cursor"
+    ).wait_for(timeout=30_000)
+    answer = page.locator('.nbstream-msg[data-role="assistant"][data-status="done"]')
+    answer.wait_for(timeout=60_000)
+    user = page.locator('.nbstream-msg[data-role="user"] .nbstream-body')
+    assert user.inner_text().strip() == question
+    shown = answer.locator(".nbstream-body").first.evaluate(
+        "el => { const c = el.cloneNode(true); c.querySelectorAll('button').forEach(b =>"
+        " b.remove()); return c.textContent; }"
+    )
+    assert visible_letters(shown) == visible_letters(expected)
+    assert answer.locator(".nbstream-cursor").count() == 0

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.app_servers import AppServer, local_model_text, marimo_app
+from tests.app_servers import AppServer, ask_in_chat, local_model_text, marimo_app, watched_page
 from tests.browser_harness import CHROMIUM
 from tests.test_browser import brightness, visible_letters
 
@@ -59,18 +59,8 @@ def marimo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
 
 @pytest.fixture
 def page(browser: Any, marimo: AppServer, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    call = getattr(request.node, "rep_call", None)
-    if call is not None and call.failed:
-        shot = marimo.log_path.parent / f"failure-{request.node.name}.png"
-        pg.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot: {shot}\npage errors: {errors}\nserver log tail:\n{marimo.log_tail()}")
-    context.close()
-    assert not errors, errors
+    with watched_page(browser, marimo, request.node.name, request) as pg:
+        yield pg
 
 
 def app_question() -> str:
@@ -113,33 +103,10 @@ def test_the_chat_answers_a_message_typed_in_marimo(page: Any, marimo: AppServer
     with ThreadPoolExecutor(1) as pool:
         asked = pool.submit(local_model_text, [{"role": "user", "content": question}])
         page.goto(marimo.url)
-        box = page.locator(".nbstream-chat-input")
-        box.wait_for(timeout=60_000)
+        page.locator(".nbstream-chat-input").wait_for(timeout=60_000)
         expected, error = asked.result()
     assert error is None
-    box.click()
-    box.fill(question)
-    box.press("Enter")
-
-    answer = page.locator('.nbstream-msg[data-role="assistant"]')
-    # Mid-answer: its first words already show, with the cursor after them.
-    first_word = re.search(r"\w{4,}", expected)
-    assert first_word
-    streaming = page.locator('.nbstream-msg[data-role="assistant"][data-status="streaming"]')
-    streaming.locator(".nbstream-body", has_text=first_word.group()).locator(
-        ".nbstream-cursor"
-    ).wait_for(timeout=30_000)
-    page.locator('.nbstream-msg[data-role="assistant"][data-status="done"]').wait_for(
-        timeout=60_000
-    )
-    user = page.locator('.nbstream-msg[data-role="user"] .nbstream-body')
-    assert user.inner_text().strip() == question
-    shown = answer.locator(".nbstream-body").first.evaluate(
-        "el => { const c = el.cloneNode(true); c.querySelectorAll('button').forEach(b =>"
-        " b.remove()); return c.textContent; }"
-    )
-    assert visible_letters(shown) == visible_letters(expected)
-    assert answer.locator(".nbstream-cursor").count() == 0
+    ask_in_chat(page, question, expected)
 
 
 # A view streamed to its end in the cell that shows it: marimo runs the widget's
@@ -173,43 +140,34 @@ def test_a_stream_finished_before_it_shows_appears_in_marimos_theme(
     app.write_text(FINISHED_APP)
     server = marimo_app(app, home)
     # The browser's own preference is the opposite, so the colours must come from marimo.
-    context = browser.new_context(color_scheme="light" if theme == "dark" else "dark")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    scheme = "light" if theme == "dark" else "dark"
     try:
-        page.goto(server.url)
-        view = page.locator(".nbstream-view")
-        view.and_(page.locator('[data-streaming="false"]')).wait_for(timeout=60_000)
-        body = view.locator(".nbstream-body")
-        assert body.inner_text().strip() == "A finished answer, with a link."
-        assert view.locator(".nbstream-waiting").count() == 0
-        colours = view.evaluate("""v => {
-          const host = getComputedStyle(v.getRootNode().host);
-          const probe = (value) => {
-            const el = document.createElement('span');
-            el.style.color = value;
-            v.append(el);
-            const c = getComputedStyle(el).color;
-            el.remove();
-            return c;
-          };
-          return {
-            text: getComputedStyle(v.querySelector('p')).color,
-            link: getComputedStyle(v.querySelector('a')).color,
-            foreground: probe(host.getPropertyValue('--foreground')),
-            marimoLink: probe(host.getPropertyValue('--link')),
-          };
-        }""")
-        assert colours["text"] == colours["foreground"], colours
-        assert colours["link"] == colours["marimoLink"], colours
-        assert (brightness(colours["text"]) > 128) == (theme == "dark"), colours
-    except BaseException:
-        shot = tmp_path / "failure.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot: {shot}\npage errors: {errors}\nserver log tail:\n{server.log_tail()}")
-        raise
+        with watched_page(browser, server, f"finished-{theme}", color_scheme=scheme) as page:
+            page.goto(server.url)
+            view = page.locator(".nbstream-view")
+            view.and_(page.locator('[data-streaming="false"]')).wait_for(timeout=60_000)
+            body = view.locator(".nbstream-body")
+            assert body.inner_text().strip() == "A finished answer, with a link."
+            assert view.locator(".nbstream-waiting").count() == 0
+            colours = view.evaluate("""v => {
+              const host = getComputedStyle(v.getRootNode().host);
+              const probe = (value) => {
+                const el = document.createElement('span');
+                el.style.color = value;
+                v.append(el);
+                const c = getComputedStyle(el).color;
+                el.remove();
+                return c;
+              };
+              return {
+                text: getComputedStyle(v.querySelector('p')).color,
+                link: getComputedStyle(v.querySelector('a')).color,
+                foreground: probe(host.getPropertyValue('--foreground')),
+                marimoLink: probe(host.getPropertyValue('--link')),
+              };
+            }""")
+            assert colours["text"] == colours["foreground"], colours
+            assert colours["link"] == colours["marimoLink"], colours
+            assert (brightness(colours["text"]) > 128) == (theme == "dark"), colours
     finally:
-        context.close()
         server.stop()
-    assert not errors, errors

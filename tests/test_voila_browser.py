@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.app_servers import AppServer, local_model_text, voila_app
+from tests.app_servers import AppServer, ask_in_chat, local_model_text, voila_app, watched_page
 from tests.browser_harness import CHROMIUM
 from tests.test_browser import visible_letters
 
@@ -45,18 +45,8 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
 
 @pytest.fixture
 def page(browser: Any, voila: AppServer, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    call = getattr(request.node, "rep_call", None)
-    if call is not None and call.failed:
-        shot = voila.log_path.parent / f"failure-{request.node.name}.png"
-        pg.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot: {shot}\npage errors: {errors}\nserver log tail:\n{voila.log_tail()}")
-    context.close()
-    assert not errors, errors
+    with watched_page(browser, voila, request.node.name, request) as pg:
+        yield pg
 
 
 def expected_views() -> list[tuple[str, str | None]]:
@@ -141,43 +131,11 @@ def test_a_chat_app_in_voila_streams_the_answer_to_a_typed_message(
     # Voilà shows a finished notebook, but a Chat answers in the background, after the
     # notebook ran: in a Voilà app, the reader watches each answer stream.
     question = "How do I use async and await?"
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with watched_page(browser, chat_app, "chat") as page:
         with ThreadPoolExecutor(1) as pool:
             asked = pool.submit(local_model_text, [{"role": "user", "content": question}])
             page.goto(chat_app.url, timeout=120_000)
-            box = page.locator(".nbstream-chat-input")
-            box.wait_for(timeout=60_000)
+            page.locator(".nbstream-chat-input").wait_for(timeout=60_000)
             expected, error = asked.result()
         assert error is None
-        box.click()
-        box.fill(question)
-        box.press("Enter")
-
-        first_word = re.search(r"\w{4,}", expected)
-        assert first_word
-        streaming = page.locator('.nbstream-msg[data-role="assistant"][data-status="streaming"]')
-        streaming.locator(".nbstream-body", has_text=first_word.group()).locator(
-            ".nbstream-cursor"
-        ).wait_for(timeout=30_000)
-        answer = page.locator('.nbstream-msg[data-role="assistant"][data-status="done"]')
-        answer.wait_for(timeout=60_000)
-        shown = answer.locator(".nbstream-body").first.evaluate(
-            "el => { const c = el.cloneNode(true); c.querySelectorAll('button').forEach(b =>"
-            " b.remove()); return c.textContent; }"
-        )
-        assert visible_letters(shown) == visible_letters(expected)
-        assert answer.locator(".nbstream-cursor").count() == 0
-        user = page.locator('.nbstream-msg[data-role="user"] .nbstream-body')
-        assert user.inner_text().strip() == question
-    except BaseException:
-        shot = chat_app.log_path.parent / "failure-chat.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot: {shot}\npage errors: {errors}\nserver log tail:\n{chat_app.log_tail()}")
-        raise
-    finally:
-        context.close()
-    assert not errors, errors
+        ask_in_chat(page, question, expected)
