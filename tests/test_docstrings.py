@@ -39,8 +39,7 @@ PUBLIC_MODULES = (
     "nbstream",
     "nbstream.chat",
     "nbstream.local",
-    # Not re-exported at the top, but documented for users: the exceptions to catch
-    # (IdleTimeoutError, IncompleteStreamError…) and the %%chat session.
+    # The exceptions (all re-exported at the top too) and the %%chat session.
     "nbstream.errors",
     "nbstream.magics",
 )
