@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import secrets
 import shutil
@@ -49,6 +50,13 @@ START_NOTEBOOK = "02-chat.ipynb"
 WORKSPACE = "nbstream-demo"
 # Hidden (a leading dot), so JupyterLab's file browser does not list it.
 LOG_NAME = ".nbstream-demo.log"
+# JupyterLab's app settings for the demo (see JupyterLab.app_settings); a dot folder, so
+# the file browser does not show it.
+SETTINGS_NAME = ".nbstream-demo-settings"
+# Setting defaults the demo adds to the environment's own: no "Would you like to get
+# notified about official Jupyter news?" prompt over the chat on a first visit (the news
+# feed itself is off, news_url=None, but the prompt is not). A user's own setting wins.
+SETTING_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
 READY_TIMEOUT = 120.0  # a first start on a slow machine takes a while
 STOP_TIMEOUT = 30.0  # JupyterLab shuts its kernels down before it exits
 # Never ask for loopback URLs through a proxy: a machine with HTTP(S)_PROXY set and no
@@ -226,10 +234,38 @@ class Lab:
             # Works offline and stays quiet: no news feed, no update check against PyPI.
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            f"--LabApp.app_settings_dir={self.app_settings()}",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # containers and CI often run as root
         return command
+
+    def app_settings(self) -> Path:
+        """A copy of the environment's JupyterLab app settings, plus SETTING_OVERRIDES.
+
+        The environment's folder (page_config.json, overrides.json…) is copied rather
+        than changed: the demo must not change JupyterLab for anything else.
+        """
+        lab_dir = os.environ.get("JUPYTERLAB_DIR") or str(
+            Path(sys.prefix, "share", "jupyter", "lab")
+        )
+        original = Path(lab_dir) / "settings"
+        target = self.directory / SETTINGS_NAME
+        target.mkdir(exist_ok=True)
+        for path in original.glob("*.json") if original.is_dir() else []:
+            shutil.copyfile(path, target / path.name)
+        overrides_path = target / "overrides.json"
+        try:
+            overrides = json.loads(overrides_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            overrides = {}
+        if not isinstance(overrides, dict):
+            overrides = {}
+        for plugin, values in SETTING_OVERRIDES.items():
+            # The environment's own overrides win: the demo only fills in what is unset.
+            overrides[plugin] = {**values, **overrides.get(plugin, {})}
+        overrides_path.write_text(json.dumps(overrides, indent=2), encoding="utf-8")
+        return target
 
     def start(self) -> None:
         """Start JupyterLab; its log goes to :attr:`log_path`."""

@@ -354,6 +354,8 @@ def test_demo_url_opens_the_chat_tutorial_and_the_chat_answers(
         assert expected.splitlines()[0].lstrip("# ") in answers.last.inner_text()
         users = chat.locator('.nbstream-msg[data-role="user"]')
         assert users.last.locator(".nbstream-body").inner_text().strip() == question
+        # Nothing stood over the chat meanwhile: JupyterLab's first-visit news prompt is off.
+        assert page.get_by_text("official Jupyter news").count() == 0
     except BaseException:
         page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
         log = tmp_path / "home" / "nbstream-demo" / ".nbstream-demo.log"
@@ -522,3 +524,37 @@ def test_a_python3_kernel_of_another_python_is_named(
     for fine in ("python", sys.executable):  # what jupyter_client runs as this Python
         kernel(fine)
         assert demo.kernel_warning() is None
+
+
+def test_the_demos_lab_settings_add_the_news_default_and_keep_the_environments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab_dir = tmp_path / "lab"
+    (lab_dir / "settings").mkdir(parents=True)
+    page_config = {"disabledExtensions": {"some-extension": True}}
+    (lab_dir / "settings" / "page_config.json").write_text(json.dumps(page_config))
+    environment = {
+        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+        "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False},
+    }
+    (lab_dir / "settings" / "overrides.json").write_text(json.dumps(environment))
+    monkeypatch.setenv("JUPYTERLAB_DIR", str(lab_dir))
+    folder = tmp_path / "demo"
+    folder.mkdir()
+
+    settings = demo.Lab(folder, free_port(), open_browser=False).app_settings()
+
+    assert (
+        f"--LabApp.app_settings_dir={settings}"
+        in demo.Lab(folder, free_port(), open_browser=False).command()
+    )
+    assert json.loads((settings / "page_config.json").read_text()) == page_config
+    assert json.loads((settings / "overrides.json").read_text()) == {
+        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+        "@jupyterlab/apputils-extension:notification": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
+    }
+    # The environment's own folder is left as it was.
+    assert json.loads((lab_dir / "settings" / "overrides.json").read_text()) == environment
