@@ -380,6 +380,11 @@ class ChatSession:
             only (the system prompt is added to each request). Only complete answers
             are kept: a failed or interrupted cell leaves the history as it was.
         view: The :class:`~nbstream.StreamView` of the last ``%%chat`` cell, or None.
+
+    A cell run again takes its own turn's place: the conversation goes back to just
+    before that turn (later turns built on the old answer) and the new answer follows.
+    Cells are told apart by the id the notebook sends with each execution (JupyterLab,
+    Notebook 7 and VS Code send one); without it, every run is a new turn.
     """
 
     def __init__(self) -> None:
@@ -387,6 +392,9 @@ class ChatSession:
         self.history: list[dict[str, Any]] = []
         self.view: StreamView | None = None
         self._local: openai.OpenAI | None = None  # one client for every local answer
+        # The cell that asked each turn of `history` (a user and an assistant message),
+        # or None; trusted only while it matches the history (users may set history).
+        self._turn_cells: list[str | None] = []
 
     def reset(self) -> None:
         """Forget the conversation; the settings stay.
@@ -399,9 +407,47 @@ class ChatSession:
             []
         """
         self.history = []
+        self._turn_cells = []
 
-    def messages_for(self, prompt: str, settings: ChatSettings) -> list[dict[str, Any]]:
-        """The messages a cell sends: the system prompt, the history, then ``prompt``.
+    def turns_before(self, cell_id: str | None) -> int:
+        """How many turns of the history a cell's prompt follows: all of them, or, for a
+        cell that asked one of them before, those before its own.
+
+        >>> chat = ChatSession()
+        >>> chat.record(0, "cell-a", "Hi", "Hello!")
+        >>> chat.record(1, "cell-b", "And?", "More.")
+        >>> chat.turns_before("cell-a"), chat.turns_before("cell-b"), chat.turns_before("new")
+        (0, 1, 2)
+        """
+        turns = len(self.history) // 2
+        cells = self._turn_cells if len(self._turn_cells) * 2 == len(self.history) else []
+        if cell_id is not None and cell_id in cells:
+            return cells.index(cell_id)
+        return turns
+
+    def record(self, kept: int, cell_id: str | None, prompt: str, answer: str) -> None:
+        """Keep the first ``kept`` turns, then this cell's prompt and answer.
+
+        >>> chat = ChatSession()
+        >>> chat.record(0, None, "Hi", "Hello!")
+        >>> chat.history
+        [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello!'}]
+        """
+        kept = min(kept, len(self.history) // 2)
+        cells = self._turn_cells if len(self._turn_cells) * 2 == len(self.history) else []
+        cells = cells[:kept] + [None] * (kept - len(cells[:kept]))
+        self.history = [
+            *self.history[: 2 * kept],
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": answer},
+        ]
+        self._turn_cells = [*cells, cell_id]
+
+    def messages_for(
+        self, prompt: str, settings: ChatSettings, turns: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The messages a cell sends: the system prompt, the history (its first
+        ``turns`` turns, if given), then ``prompt``.
 
         >>> chat = ChatSession()
         >>> chat.history = [{"role": "user", "content": "Hi"},
@@ -410,7 +456,8 @@ class ChatSession:
         ['system', 'user', 'assistant', 'user']
         """
         system = [{"role": "system", "content": settings.system}] if settings.system else []
-        return [*system, *self.history, {"role": "user", "content": prompt}]
+        history = self.history if turns is None else self.history[: 2 * turns]
+        return [*system, *history, {"role": "user", "content": prompt}]
 
     def backend_for(self, settings: ChatSettings) -> Backend:
         """Where this cell's answer comes from; ``UsageError`` if the settings cannot work.
@@ -513,6 +560,8 @@ class _Turn:
     backend: Backend
     settings: ChatSettings
     view: StreamView
+    cell_id: str | None  # the notebook's id of the cell, when it sends one
+    kept: int  # the turns of the history this one follows
 
     def opener(self) -> Any:
         # Handed to the view uncalled, so a failing request (401, 429, server down)
@@ -629,19 +678,31 @@ class NbstreamMagics(Magics):
             raise UsageError(self._why_not_awaited(settings))
         if options.new:
             self.session.reset()
+        cell_id = self._cell_id()
+        kept = self.session.turns_before(cell_id)
         view = StreamView()
         self.session.view = view
         display(view)  # type: ignore[no-untyped-call]
-        return _Turn(prompt, self.session.messages_for(prompt, settings), backend, settings, view)
+        messages = self.session.messages_for(prompt, settings, kept)
+        return _Turn(prompt, messages, backend, settings, view, cell_id, kept)
 
     def _finish(self, turn: _Turn, text: str) -> None:
         # Only a complete answer joins the conversation; errors have raised by now.
         answer = text or turn.view.refusal or ""
-        self.session.history += [
-            {"role": "user", "content": turn.prompt},
-            {"role": "assistant", "content": answer},
-        ]
+        self.session.record(turn.kept, turn.cell_id, turn.prompt, answer)
         self._ip.user_ns[ANSWER_VARIABLE] = text
+
+    def _cell_id(self) -> str | None:
+        """The id of the running cell, from the execute request's metadata (``cellId``,
+        sent by JupyterLab, Notebook 7 and VS Code); None from other clients."""
+        kernel = getattr(self._ip, "kernel", None)
+        try:
+            parent = kernel.get_parent() if kernel is not None else None
+        except Exception:  # an older or different kernel: no id, so a new turn
+            return None
+        metadata = parent.get("metadata") if isinstance(parent, dict) else None
+        cell_id = metadata.get("cellId") if isinstance(metadata, dict) else None
+        return cell_id if isinstance(cell_id, str) and cell_id else None
 
     def _variable(self, name: str) -> object:
         parts = name.split(".")

@@ -111,10 +111,13 @@ class Kernel:
                 return
         raise RuntimeError("iopub subscriber never caught up")
 
-    def run(self, code: str, timeout: float = 120) -> Traffic:
-        """Execute ``code``; return everything on iopub up to and including its idle."""
+    def run(self, code: str, timeout: float = 120, cell_id: str | None = None) -> Traffic:
+        """Execute ``code``; return everything on iopub up to and including its idle.
+
+        ``cell_id`` is sent as the request's ``cellId`` metadata, as JupyterLab does.
+        """
         session = self.client.session
-        msg_id = self.client.execute(code)
+        msg_id = self._execute(code, cell_id)
         traffic = Traffic()
         deadline = time.monotonic() + timeout
         while True:
@@ -171,9 +174,26 @@ class Kernel:
                 break
         self.client.get_shell_msg(timeout=timeout)  # the execute_reply
 
-    def check(self, code: str, timeout: float = 120) -> Traffic:
+    def _execute(self, code: str, cell_id: str | None) -> str:
+        if cell_id is None:
+            msg_id: str = self.client.execute(code)
+            return msg_id
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        }
+        msg = self.client.session.msg("execute_request", content, metadata={"cellId": cell_id})
+        self.client.shell_channel.send(msg)
+        sent: str = msg["header"]["msg_id"]
+        return sent
+
+    def check(self, code: str, timeout: float = 120, cell_id: str | None = None) -> Traffic:
         """Like :meth:`run`, but fail on an exception in the cell."""
-        traffic = self.run(code, timeout)
+        traffic = self.run(code, timeout, cell_id)
         assert traffic.error is None, traffic.error
         return traffic
 

@@ -213,8 +213,8 @@ def fresh(kernel: Kernel) -> Kernel:
     return kernel
 
 
-def chat_cell(kernel: Kernel, code: str) -> Traffic:
-    traffic = kernel.check(code)
+def chat_cell(kernel: Kernel, code: str, cell_id: str | None = None) -> Traffic:
+    traffic = kernel.check(code, cell_id=cell_id)
     assert "Error" not in traffic.stdout, traffic.stdout
     return traffic
 
@@ -272,6 +272,48 @@ def test_consecutive_cells_are_one_conversation_and_new_starts_another(fresh: Ke
     usage = value(fresh, "nbstream.magics.session().view.usage")
     assert usage["prompt_tokens"] == prompt_tokens([user(Q2)])
     assert value(fresh, "nbstream.magics.session().history") == [user(Q2), assistant(second)]
+
+
+@kernel_test
+def test_a_cell_run_again_takes_its_own_turns_place(fresh: Kernel) -> None:
+    # JupyterLab sends each cell's id with its execution; a rerun is that cell again.
+    chat_cell(fresh, f"%%chat\n{Q1}", cell_id="cell-1")
+    first = answer([user(Q1)])
+    chat_cell(fresh, f"%%chat\n{Q2}", cell_id="cell-2")
+    second = answer([user(Q1), assistant(first), user(Q2)])
+    # The last cell again, with another prompt: it replaces its turn, it does not add one.
+    q3 = "How do I stop an answer?"
+    traffic = chat_cell(fresh, f"%%chat\n{q3}", cell_id="cell-2")
+    retried = answer([user(Q1), assistant(first), user(q3)])
+    assert rebuild_text(traffic.custom()) == retried
+    history = [user(Q1), assistant(first), user(q3), assistant(retried)]
+    assert value(fresh, "nbstream.magics.session().history") == history
+    usage = value(fresh, "nbstream.magics.session().view.usage")
+    assert usage["prompt_tokens"] == prompt_tokens([user(Q1), assistant(first), user(q3)])
+    assert second != retried
+    # The first cell again: the conversation goes back to before it (the later turn was
+    # built on the old answer), then the new answer follows.
+    chat_cell(fresh, f"%%chat\n{Q2}", cell_id="cell-1")
+    assert value(fresh, "nbstream.magics.session().history") == [
+        user(Q2),
+        assistant(answer([user(Q2)])),
+    ]
+    # Without cell ids (nbclient, a console), every run is a new turn.
+    chat_cell(fresh, f"%%chat\n{Q1}")
+    chat_cell(fresh, f"%%chat\n{Q1}")
+    assert len(value(fresh, "nbstream.magics.session().history")) == 6
+
+
+@kernel_test
+def test_a_failed_rerun_leaves_the_conversation_as_it_was(fresh: Kernel) -> None:
+    chat_cell(fresh, f"%%chat\n{Q1}", cell_id="cell-1")
+    before = value(fresh, "nbstream.magics.session().history")
+    fresh.check("def broken(messages):\n    yield 'Half'\n    raise ValueError('boom')")
+    fresh.check("%chat_config --client broken")
+    traffic = fresh.run(f"%%chat\n{Q2}", cell_id="cell-1")
+    assert traffic.error is not None
+    assert "boom" in traffic.error
+    assert value(fresh, "nbstream.magics.session().history") == before
 
 
 @kernel_test
