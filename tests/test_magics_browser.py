@@ -12,22 +12,14 @@ from nbstream.local.model import answer
 from tests.browser_fixtures import open_and_run_all, wait_all_cells_done
 from tests.browser_harness import CHROMIUM, JupyterServer, write_notebook
 from tests.test_browser import visible_letters
+from tests.test_magics import Q1, assistant, user
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium"),
 ]
 
-Q1 = "What is nbstream?"
 Q2 = "How does streaming markdown work?"
-
-
-def user(text: str) -> dict[str, str]:
-    return {"role": "user", "content": text}
-
-
-def assistant(text: str) -> dict[str, str]:
-    return {"role": "assistant", "content": text}
 
 
 def test_chat_cells_stream_their_answers_and_a_rerun_replaces_its_turn(
