@@ -393,7 +393,7 @@ class ChatSession:
         self.view: StreamView | None = None
         self._local: openai.OpenAI | None = None  # one client for every local answer
         # The cell that asked each turn of `history` (a user and an assistant message),
-        # or None; trusted only while it matches the history (users may set history).
+        # or None; see _known_cells.
         self._turn_cells: list[str | None] = []
 
     def reset(self) -> None:
@@ -420,10 +420,14 @@ class ChatSession:
         (0, 1, 2)
         """
         turns = len(self.history) // 2
-        cells = self._turn_cells if len(self._turn_cells) * 2 == len(self.history) else []
+        cells = self._known_cells()
         if cell_id is not None and cell_id in cells:
             return cells.index(cell_id)
         return turns
+
+    def _known_cells(self) -> list[str | None]:
+        # Trusted only while they match the history turn for turn (users may set history).
+        return self._turn_cells if len(self._turn_cells) * 2 == len(self.history) else []
 
     def record(self, kept: int, cell_id: str | None, prompt: str, answer: str) -> None:
         """Keep the first ``kept`` turns, then this cell's prompt and answer.
@@ -434,7 +438,7 @@ class ChatSession:
         [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello!'}]
         """
         kept = min(kept, len(self.history) // 2)
-        cells = self._turn_cells if len(self._turn_cells) * 2 == len(self.history) else []
+        cells = self._known_cells()
         cells = cells[:kept] + [None] * (kept - len(cells[:kept]))
         self.history = [
             *self.history[: 2 * kept],
