@@ -3,7 +3,7 @@
  * at most once per animation frame, however many deltas arrive in between.
  */
 import { element } from "./dom";
-import { animationFrames, type FrameScheduler } from "./frames";
+import { animationFrames, FrameLoop, type FrameScheduler } from "./frames";
 import { MarkdownView } from "./markdown-view";
 import type { StreamModel } from "./types";
 
@@ -32,14 +32,13 @@ const FLAGS: Record<string, string> = {
 export class StreamView {
 	readonly root: HTMLDivElement;
 	readonly #model: StreamModel;
-	readonly #scheduler: FrameScheduler;
+	readonly #frames: FrameLoop;
 	readonly #markdown: MarkdownView;
 	readonly #waiting: HTMLDivElement;
 	readonly #status: HTMLDivElement;
 	readonly #footer: HTMLDivElement;
 	readonly #refusal: HTMLDivElement;
 	#error: HTMLDivElement | null = null;
-	#frame: number | null = null;
 	#stallTimer: ReturnType<typeof setTimeout> | null = null;
 	#lastText = "";
 	/** The stream this view saw running and has not yet announced the end of. */
@@ -47,7 +46,6 @@ export class StreamView {
 
 	constructor(model: StreamModel, parent: HTMLElement, scheduler: FrameScheduler = animationFrames) {
 		this.#model = model;
-		this.#scheduler = scheduler;
 
 		this.root = element("div", "nbstream-view");
 		const body = element("div", "nbstream-body");
@@ -70,17 +68,17 @@ export class StreamView {
 		this.root.append(body, this.#status);
 		parent.append(this.root);
 
-		for (const event of WATCHED) model.on(event, this.#schedule);
+		this.#frames = new FrameLoop(model, WATCHED, () => this.#draw(), scheduler);
 		// The first paint is synchronous, so a re-rendered output never flashes empty.
 		this.flush();
 	}
 
 	/** Redraw now from the model's current attributes. */
 	flush(): void {
-		if (this.#frame !== null) {
-			this.#scheduler.cancel(this.#frame);
-			this.#frame = null;
-		}
+		this.#frames.flush();
+	}
+
+	#draw(): void {
 		const model = this.#model;
 		const text = model.get("content") ?? "";
 		const streaming = Boolean(model.get("is_streaming"));
@@ -113,9 +111,7 @@ export class StreamView {
 
 	/** Stop listening and leave the page as it was. Safe to call twice. */
 	destroy(): void {
-		for (const event of WATCHED) this.#model.off(event, this.#schedule);
-		if (this.#frame !== null) this.#scheduler.cancel(this.#frame);
-		this.#frame = null;
+		this.#frames.destroy();
 		if (this.#stallTimer !== null) clearTimeout(this.#stallTimer);
 		this.#stallTimer = null;
 		this.root.remove();
@@ -174,14 +170,6 @@ export class StreamView {
 		this.#footer.dataset.flag = typeof reason === "string" && FLAGS[reason] ? reason : "";
 		if (!this.#footer.isConnected) this.#status.before(this.#footer);
 	}
-
-	#schedule = (): void => {
-		if (this.#frame !== null) return;
-		this.#frame = this.#scheduler.request(() => {
-			this.#frame = null;
-			this.flush();
-		});
-	};
 
 	/** The error goes below the partial text, which stays: it is what the model managed to say. */
 	#showError(error: string | null): void {

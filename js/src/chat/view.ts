@@ -7,7 +7,7 @@
  * focus() passes preventScroll.
  */
 import { element } from "../dom";
-import { animationFrames, type FrameScheduler } from "../frames";
+import { animationFrames, FrameLoop, type FrameScheduler } from "../frames";
 import { copyText } from "./clipboard";
 import { button, composing, type MessageState, MessageView } from "./message";
 import type { ChatModel, ChatRequest, ToolCall, Turn } from "./types";
@@ -48,7 +48,7 @@ function validTurns(value: unknown): Turn[] {
 export class ChatView {
 	readonly root: HTMLDivElement;
 	readonly #model: ChatModel;
-	readonly #scheduler: FrameScheduler;
+	readonly #frames: FrameLoop;
 	readonly #header: HTMLDivElement;
 	readonly #modelName: HTMLSpanElement;
 	readonly #backend: HTMLSpanElement;
@@ -63,7 +63,6 @@ export class ChatView {
 	readonly #stop: HTMLButtonElement;
 	readonly #messages = new Map<number, MessageView>();
 	readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-	#frame: number | null = null;
 	#streaming = false;
 	/** Follow new text: the user is at the bottom of the log (or just sent something). */
 	#stick = true;
@@ -75,7 +74,6 @@ export class ChatView {
 
 	constructor(model: ChatModel, parent: HTMLElement, scheduler: FrameScheduler = animationFrames) {
 		this.#model = model;
-		this.#scheduler = scheduler;
 
 		// `nbstream-view` brings the shared markdown, cursor, error and theme styles.
 		this.root = element("div", "nbstream-view nbstream-chat");
@@ -137,7 +135,7 @@ export class ChatView {
 		this.#log.addEventListener("scroll", this.#onScroll);
 		this.#log.addEventListener("click", this.#onLogClick);
 		for (const type of ["keydown", "keyup", "keypress"]) this.root.addEventListener(type, stopPropagation);
-		for (const event of WATCHED) model.on(event, this.#schedule);
+		this.#frames = new FrameLoop(model, WATCHED, () => this.#draw(), scheduler);
 		model.on("msg:custom", this.#onMessage);
 		// The first paint is synchronous, so a re-rendered output never flashes empty.
 		this.flush();
@@ -145,10 +143,10 @@ export class ChatView {
 
 	/** Redraw now from the model's current attributes. */
 	flush(): void {
-		if (this.#frame !== null) {
-			this.#scheduler.cancel(this.#frame);
-			this.#frame = null;
-		}
+		this.#frames.flush();
+	}
+
+	#draw(): void {
 		const model = this.#model;
 		const turns = validTurns(model.get("_turns"));
 		const streaming = Boolean(model.get("is_streaming"));
@@ -184,22 +182,12 @@ export class ChatView {
 
 	/** Stop listening and leave the page as it was. Safe to call twice. */
 	destroy(): void {
-		for (const event of WATCHED) this.#model.off(event, this.#schedule);
+		this.#frames.destroy();
 		this.#model.off("msg:custom", this.#onMessage);
-		if (this.#frame !== null) this.#scheduler.cancel(this.#frame);
-		this.#frame = null;
 		for (const timer of this.#timers) clearTimeout(timer);
 		this.#timers.clear();
 		this.root.remove();
 	}
-
-	#schedule = (): void => {
-		if (this.#frame !== null) return;
-		this.#frame = this.#scheduler.request(() => {
-			this.#frame = null;
-			this.flush();
-		});
-	};
 
 	#drawTurns(turns: Turn[], streaming: boolean): void {
 		const lastTurn = turns[turns.length - 1];
