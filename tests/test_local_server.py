@@ -1427,8 +1427,12 @@ async def test_module_clients_use_the_shared_server() -> None:
 def test_importing_starts_nothing() -> None:
     code = (
         "import threading, nbstream.local as local\n"
-        "assert local._shared is None\n"
+        "assert local.running_server() is None\n"  # asking starts nothing either
         "assert not [t for t in threading.enumerate() if t.name.startswith('nbstream-local')]\n"
+        "shared = local.server()\n"
+        "assert local.running_server() is shared\n"
+        "shared.stop()\n"
+        "assert local.running_server() is None\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

@@ -57,6 +57,7 @@ __all__ = [
     "client",
     "default_reasoning",
     "long_answer",
+    "running_server",
     "server",
     "tokenize",
 ]
@@ -91,6 +92,24 @@ def server() -> LocalServer:
             # Close sockets and join threads before the interpreter tears modules down.
             atexit.register(_shared.stop)
         return _shared.start()
+
+
+def running_server() -> LocalServer | None:
+    """The shared local server if it has been started and is running, else None; never
+    starts one.
+
+    For code that only reports on the shared server, or compares a URL with its own:
+    asking must not start a server as a side effect.
+
+    Example:
+        >>> import nbstream.local
+        >>> server = nbstream.local.server()
+        >>> nbstream.local.running_server() is server
+        True
+    """
+    with _shared_lock:
+        shared = _shared
+    return shared if shared is not None and shared.running else None
 
 
 def base_url() -> str:
