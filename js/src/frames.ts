@@ -1,3 +1,6 @@
+/** How views redraw: at most once per animation frame, however many changes arrive in it. */
+import type { ModelEvents } from "./types";
+
 /** When views redraw: on animation frames in the browser; tests pass their own scheduler. */
 export interface FrameScheduler {
 	request(callback: () => void): number;
@@ -9,24 +12,18 @@ export const animationFrames: FrameScheduler = {
 	cancel: (handle) => cancelAnimationFrame(handle),
 };
 
-/** The part of a model a redraw loop listens to (Backbone's `on` / `off`). */
-export interface Listenable {
-	on(event: string, callback: () => void): void;
-	off(event: string, callback: () => void): void;
-}
-
 /**
  * A view's redraws: every change event asks for one on the next frame, so a frame in
  * which a hundred deltas arrive still costs one redraw. Both views draw through one.
  */
 export class FrameLoop {
-	readonly #model: Listenable;
+	readonly #model: ModelEvents;
 	readonly #events: readonly string[];
 	readonly #draw: () => void;
 	readonly #scheduler: FrameScheduler;
 	#frame: number | null = null;
 
-	constructor(model: Listenable, events: readonly string[], draw: () => void, scheduler: FrameScheduler) {
+	constructor(model: ModelEvents, events: readonly string[], draw: () => void, scheduler: FrameScheduler) {
 		this.#model = model;
 		this.#events = events;
 		this.#draw = draw;

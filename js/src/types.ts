@@ -60,7 +60,14 @@ export interface ResyncRequest {
 	stream: number;
 }
 
-type Handler = (...args: never[]) => void;
+/** A model event's callback. */
+export type Handler = (...args: never[]) => void;
+
+/** Subscribing to a model's events (Backbone's `on` / `off`), the same for both widgets. */
+export interface ModelEvents {
+	on(event: string, callback: Handler): void;
+	off(event?: string | null, callback?: Handler | null): void;
+}
 
 /**
  * The part of anywidget's model that we use. Declared here instead of taken from
@@ -68,10 +75,8 @@ type Handler = (...args: never[]) => void;
  * traits in one call fires their change events only after all of them hold their
  * new values, so no view ever sees `content` final while `is_streaming` is still true.
  */
-export interface StreamModel {
+export interface StreamModel extends ModelEvents {
 	get<K extends keyof Traits>(key: K): Traits[K];
 	set(values: Partial<Traits>): void;
-	on(event: string, callback: Handler): void;
-	off(event?: string | null, callback?: Handler | null): void;
 	send(content: ResyncRequest): void;
 }

@@ -3,6 +3,7 @@
  * source of truth; these types only mirror it. Everything here comes from the kernel
  * and is untrusted: the code that reads it checks types before use.
  */
+import type { ModelEvents } from "../types";
 
 /** The texts of an answer that stream as deltas. */
 export type Lane = "text" | "reasoning";
@@ -65,13 +66,9 @@ export type ChatRequest =
 	| { kind: "clear" }
 	| { kind: "resync"; lane: Lane; stream: number };
 
-type Handler = (...args: never[]) => void;
-
 /** The part of anywidget's model the chat uses (see ../types.ts for why not @anywidget/types). */
-export interface ChatModel {
+export interface ChatModel extends ModelEvents {
 	get<K extends keyof ChatTraits>(key: K): ChatTraits[K];
 	set(values: Partial<ChatTraits>): void;
-	on(event: string, callback: Handler): void;
-	off(event?: string | null, callback?: Handler | null): void;
 	send(content: ChatRequest): void;
 }
