@@ -18,6 +18,7 @@ __all__ = [
     "StreamClosedError",
     "StreamError",
     "StreamInProgressError",
+    "api_keys_of",
     "describe_error",
     "redact",
 ]
@@ -136,6 +137,21 @@ _SECRET_PATTERNS = (
     re.compile(r"(?i)\b(api[_-]?key|access[_-]?token|token)\s*[=:]\s*[\"']?[^\s\"'&,}]{6,}"),
 )
 _REDACTED = "[redacted]"
+
+
+def api_keys_of(client: object) -> tuple[str, ...]:
+    """The API key a client holds (``client.api_key``), to :func:`redact` from messages.
+
+    An OpenAI stream's client is its ``_client``; anything without a key gives ``()``.
+
+    >>> import openai
+    >>> api_keys_of(openai.OpenAI(api_key="sk-test-123456", base_url="http://127.0.0.1:9"))
+    ('sk-test-123456',)
+    >>> api_keys_of(None)
+    ()
+    """
+    key = getattr(client, "api_key", None)
+    return (key,) if isinstance(key, str) and key else ()
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

@@ -1,8 +1,9 @@
 """The typed events every source becomes: what the widgets know of a stream.
 
-Sources differ (OpenAI chat chunks, Responses API events, plain text); the parsers in
-:mod:`nbstream.sources` and :mod:`nbstream.responses_api` turn each into these values,
-so nothing downstream knows which provider sent them.
+Sources differ (OpenAI chat chunks, Responses API events, plain text); the normalisers
+in :mod:`nbstream.sources` turn each into these values, so nothing downstream knows
+which provider sent them, and :class:`nbstream.answer.AnswerAccumulator` folds them
+into one answer.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class ToolCallDelta:
     """A piece of a tool call: the call at ``index`` gets these fields (or more arguments).
 
     Providers send the id and name once, then the arguments in pieces; see
-    :class:`nbstream.chat.tools.ToolCallAssembler` for putting them together.
+    :class:`nbstream.tool_calls.ToolCallAssembler` for putting them together.
     """
 
     index: int

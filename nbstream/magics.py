@@ -42,7 +42,13 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 
 import nbstream.local
-from nbstream.chat.backends import Backend, FunctionBackend, backend_label, resolve_backend
+from nbstream.backends import (
+    Backend,
+    BackendError,
+    backend_label,
+    is_async_client,
+    resolve_backend,
+)
 from nbstream.stream_view import StreamView
 
 __all__ = [
@@ -331,23 +337,6 @@ def check_client(value: object, name: str) -> object:
     )
 
 
-def is_async_client(client: object) -> bool:
-    """Whether answers from ``client`` are awaited (``AsyncOpenAI``, ``async def``
-    functions, async generators), and so must stream on the kernel's event loop.
-
-    Example:
-        >>> async def reply(messages):
-        ...     yield "Hi"
-        >>> is_async_client(reply), is_async_client(lambda messages: ["Hi"])
-        (True, False)
-    """
-    if isinstance(client, openai.AsyncOpenAI):
-        return True
-    if isinstance(client, openai.OpenAI) or not callable(client):
-        return False
-    return FunctionBackend(client, None).is_async
-
-
 def _public_url(client: openai.OpenAI | openai.AsyncOpenAI) -> str:
     # Credentials can ride in a URL's userinfo or query (Azure's ?api-key=); show neither.
     return str(client.base_url.copy_with(userinfo=b"", query=None, fragment=None))
@@ -472,27 +461,14 @@ class ChatSession:
             ('nbstream-local', 'local model')
         """
         client = settings.client
-        name = settings.client_name or "the client"
-        params = settings.request_params()
-        model = settings.model
         if client is None:
             if self._local is None:
                 self._local = nbstream.local.client()
             client = self._local
-        if isinstance(client, (openai.OpenAI, openai.AsyncOpenAI)):
-            if model is None and _is_local(client):
-                model = nbstream.local.MODEL
-            if model is None:
-                raise UsageError(
-                    f"{name} needs a model to ask: %chat_config --model NAME "
-                    "(or %%chat --model NAME for one cell)"
-                )
-        elif params:
-            raise UsageError(
-                f"--temperature and --max-tokens would be ignored: {name} is a function, "
-                "which builds its own request (set them inside it)"
-            )
-        return resolve_backend(client, model, params)
+        try:
+            return resolve_backend(client, settings.model, settings.request_params())
+        except BackendError as exc:
+            raise UsageError(_usage_error(exc, settings.client_name or "the client")) from None
 
     def describe(self) -> str:
         """The configuration as ``%chat_config`` prints it (never an API key).
@@ -512,9 +488,9 @@ class ChatSession:
         s = self.settings
         if s.client is None:
             client = "the local model (nbstream.local, the default)"
-            shared = nbstream.local._shared  # not server(): showing it must not start it
-            if shared is not None and shared.running:
-                client = f"the local model at {shared.base_url} (the default)"
+            running = nbstream.local.running_server()  # showing it must not start it
+            if running is not None:
+                client = f"the local model at {running.base_url} (the default)"
             model = s.model or nbstream.local.MODEL
         elif isinstance(s.client, (openai.OpenAI, openai.AsyncOpenAI)):
             kind = type(s.client).__name__
@@ -544,6 +520,21 @@ class ChatSession:
             ("conversation", conversation),
         ]
         return "\n".join(f"{label:<13} {value}" for label, value in rows)
+
+
+def _usage_error(exc: BackendError, name: str) -> str:
+    """The backend rule ``exc`` reports, in the magics' own terms (their options)."""
+    if exc.problem == "model":
+        return (
+            f"{name} needs a model to ask: %chat_config --model NAME "
+            "(or %%chat --model NAME for one cell)"
+        )
+    if exc.problem == "params":
+        return (
+            f"--temperature and --max-tokens would be ignored: {name} is a function, "
+            "which builds its own request (set them inside it)"
+        )
+    return str(exc)
 
 
 def _shorten(text: str, limit: int = 60) -> str:

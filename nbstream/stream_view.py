@@ -10,26 +10,22 @@ from typing import Any, TypeVar
 
 import traitlets
 
+from nbstream.answer import AnswerAccumulator
 from nbstream.delivery import DeltaChannel, Message
 from nbstream.errors import (
     SourceError,
     StreamClosedError,
     StreamInProgressError,
+    api_keys_of,
     describe_error,
 )
-from nbstream.events import Event, Finish, ReasoningDelta, RefusalDelta, TextDelta, Usage
-from nbstream.idle import aiter_with_idle_timeout, check_idle_timeout, iter_with_idle_timeout
+from nbstream.events import Event, TextDelta
 from nbstream.saved_output import StaticCopy
-from nbstream.sources import (
-    ThinkSplitter,
-    aiter_events,
-    check_async_source,
-    check_sync_source,
-    iter_events,
-)
+from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
+from nbstream.sources.closing import aclose_quietly, client_of, close_quietly
+from nbstream.sources.idle import check_idle_timeout
 from nbstream.static_html import markdown_to_html
-from nbstream.upstream import aclose_quietly, api_keys_of, close_quietly
-from nbstream.widget_sync import LiveText, ProtocolWidget
+from nbstream.widget_sync import ChannelText, ProtocolWidget
 
 __all__ = ["StreamView"]
 
@@ -90,7 +86,7 @@ class StreamView(StaticCopy, ProtocolWidget):
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"
 
-    content = LiveText("", channel="_channel").tag(sync=True)
+    content = ChannelText("", channel="_channel").tag(sync=True)
     is_streaming = traitlets.Bool(False).tag(sync=True)
     error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     finish_reason = traitlets.Unicode(None, allow_none=True).tag(sync=True)
@@ -128,11 +124,7 @@ class StreamView(StaticCopy, ProtocolWidget):
         self._running = threading.Lock()  # held from _begin to _end
         self._static_copy = static_copy
         self._closed_while_streaming = False
-        self._finish: str | None = None
-        self._usage: dict[str, int | None] | None = None
-        self._refusal: list[str] = []
-        self._reasoning: list[str] = []
-        self._think = ThinkSplitter()
+        self._answer = AnswerAccumulator()
         self.reasoning = ""
         self._channel = DeltaChannel(self._send_custom, interval=1 / max_messages_per_second)
         super().__init__(content=content, allow_images=allow_images)
@@ -194,16 +186,10 @@ class StreamView(StaticCopy, ProtocolWidget):
                 source = opener()
                 checked = check_sync_source(source)
             assert checked is not None
-            events = iter_events(checked)
-            if idle_timeout is not None:
-                opened = source
-                events = iter_with_idle_timeout(
-                    events, idle_timeout, on_abandoned=lambda: close_quietly(opened)
-                )
-            for event in events:
+            for event in iter_events(checked, idle_timeout=idle_timeout):
                 self._apply(event)
         except BaseException as exc:
-            self._end(describe_error(exc, api_keys_of(source)))
+            self._end(describe_error(exc, api_keys_of(client_of(source))))
             raise
         else:
             self._end(None)
@@ -244,13 +230,10 @@ class StreamView(StaticCopy, ProtocolWidget):
                     source = await source
                 checked = check_async_source(source)
             assert checked is not None
-            events = aiter_events(checked)
-            if idle_timeout is not None:
-                events = aiter_with_idle_timeout(events, idle_timeout)
-            async for event in events:
+            async for event in aiter_events(checked, idle_timeout=idle_timeout):
                 self._apply(event)
         except BaseException as exc:
-            self._end(describe_error(exc, api_keys_of(source)))
+            self._end(describe_error(exc, api_keys_of(client_of(source))))
             raise
         else:
             self._end(None)
@@ -276,8 +259,7 @@ class StreamView(StaticCopy, ProtocolWidget):
             )
         stream = self._stream + 1
         self._closed_while_streaming = False
-        self._finish, self._usage, self._refusal, self._reasoning = None, None, [], []
-        self._think = ThinkSplitter()
+        self._answer = AnswerAccumulator()
         self.reasoning = ""
         # One state message resets the browser: set quietly, then send them together.
         # The footer's values are reset only when the last stream left some.
@@ -296,38 +278,22 @@ class StreamView(StaticCopy, ProtocolWidget):
         self.send_state(keys)
 
     def _apply(self, event: Event) -> None:
-        # Reasoning inside `<think>` at the start of the text is reasoning, as in Chat.
-        for split in self._think.feed(event):
-            self._record(split)
+        self._answer.add(event)
+        if isinstance(event, TextDelta):
+            self._channel.push(event.text)
         if self._closed_while_streaming:
             raise StreamClosedError("the view was closed while it was streaming")
 
-    def _record(self, event: Event) -> None:
-        if isinstance(event, TextDelta):
-            self._channel.push(event.text)
-        elif isinstance(event, ReasoningDelta):
-            self._reasoning.append(event.text)
-        elif isinstance(event, RefusalDelta):
-            self._refusal.append(event.text)
-        elif isinstance(event, Usage):
-            self._usage = {
-                "prompt_tokens": event.prompt_tokens,
-                "completion_tokens": event.completion_tokens,
-                "total_tokens": event.total_tokens,
-            }
-        elif isinstance(event, Finish):
-            self._finish = event.reason
-
     def _end(self, error: str | None) -> None:
+        answer = self._answer
         try:
-            for split in self._think.flush():  # an unfinished tag at the end is text
-                self._record(split)
-            self.reasoning = "".join(self._reasoning)
+            answer.end()
+            self.reasoning = answer.reasoning
             # What the footer shows goes first, so the browser's final render has it.
             with self.hold_sync():
-                self.finish_reason = self._finish
-                self.set_trait("usage", self._usage)
-                self.refusal = "".join(self._refusal) or None
+                self.finish_reason = answer.finish_reason
+                self.set_trait("usage", answer.usage)
+                self.refusal = answer.refusal or None
             # Store the final state before the channel lets go of the text, so a resync
             # answered on another thread never sees an in-between state. The `end`
             # message sets the same values in the browser, so they are not re-sent.
@@ -355,6 +321,21 @@ class StreamView(StaticCopy, ProtocolWidget):
         if self.is_streaming:
             self._closed_while_streaming = True
         super().close()
+
+    @property
+    def reply(self) -> str:
+        """What the model said in the last stream, as a conversation keeps it: the text,
+        or its refusal when it refused (``%%chat`` records this in its history).
+
+        Example:
+            >>> view = StreamView()
+            >>> refusal = {"delta": {"refusal": "I can't help with that."}, "finish_reason": "stop"}
+            >>> view.stream([{"choices": [refusal]}])
+            ''
+            >>> view.refusal, view.reply
+            ("I can't help with that.", "I can't help with that.")
+        """
+        return self._answer.reply
 
     # -- the static copy in saved outputs (see nbstream.saved_output) -------------------
 

@@ -16,11 +16,13 @@ import traitlets
 
 from nbstream.delivery import DeltaChannel
 
-__all__ = ["LiveText", "ProtocolWidget"]
+__all__ = ["ChannelText", "ProtocolWidget"]
 
 
-class LiveText(traitlets.Unicode):  # type: ignore[type-arg]
-    """A ``Unicode`` trait that, mid-stream, reads as the text streamed so far.
+class ChannelText(traitlets.Unicode):  # type: ignore[type-arg]
+    """A ``Unicode`` trait that, mid-stream, reads as the text its channel streamed so far.
+
+    (The browser's receiver of those deltas is ``LiveText`` in ``js/src/live-text.ts``.)
 
     Storing every token in the trait would notify (and sync) per token; instead the
     delivery channel named ``channel`` (an attribute of the widget) holds the text and
@@ -40,7 +42,7 @@ class LiveText(traitlets.Unicode):  # type: ignore[type-arg]
 
 
 class ProtocolWidget(anywidget.AnyWidget):
-    """An anywidget whose :class:`LiveText` traits never sync while their channel streams,
+    """An anywidget whose :class:`ChannelText` traits never sync while their channel streams,
     and whose traits can be set quietly and then sent in one message."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -61,7 +63,7 @@ class ProtocolWidget(anywidget.AnyWidget):
         if key in self._delivered_keys:
             return False
         trait = self.traits().get(key)
-        if isinstance(trait, LiveText):
+        if isinstance(trait, ChannelText):
             channel = self.__dict__.get(trait.channel_attr)
             # While streaming, the protocol carries the text; never sync it whole.
             if isinstance(channel, DeltaChannel) and channel.active:

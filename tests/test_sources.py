@@ -13,15 +13,17 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import ResponseStreamEvent
 
 from nbstream.errors import SourceError, StreamError
-from nbstream.sources import (
-    ChunkParser,
+from nbstream.events import (
     Finish,
     ReasoningDelta,
     RefusalDelta,
     TextDelta,
-    ThinkSplitter,
     ToolCallDelta,
     Usage,
+)
+from nbstream.sources import (
+    ChunkParser,
+    ThinkSplitter,
     aiter_events,
     check_async_source,
     check_sync_source,

@@ -12,26 +12,21 @@ import asyncio
 import concurrent.futures
 import inspect
 import threading
-import time
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 from typing import Any, Literal, Protocol
 
-from nbstream.chat.answer import AnswerRecorder
-from nbstream.chat.backends import Backend
-from nbstream.chat.tools import ToolCall
-from nbstream.errors import IdleTimeoutError, describe_error
-from nbstream.events import RefusalDelta
+from nbstream.answer import AnswerAccumulator
+from nbstream.backends import Backend
+from nbstream.errors import describe_error
+from nbstream.events import Event, ReasoningDelta, RefusalDelta, TextDelta
 from nbstream.sources import (
-    Event,
-    ReasoningDelta,
-    TextDelta,
-    ThinkSplitter,
     aiter_events,
     check_async_source,
     check_sync_source,
     iter_events,
 )
-from nbstream.upstream import aclose_quietly, close_quietly
+from nbstream.sources.closing import aclose_quietly, close_quietly
+from nbstream.tool_calls import ToolCall
 
 __all__ = ["AnswerRun", "AnswerSink", "Outcome", "event_loop_thread", "start"]
 
@@ -61,15 +56,15 @@ class AnswerRun:
     end, further events are dropped and the producer is told to quit.
     """
 
-    def __init__(self, recorder: AnswerRecorder, sink: AnswerSink) -> None:
-        self.recorder = recorder
+    def __init__(
+        self, answer: AnswerAccumulator, sink: AnswerSink, idle_timeout: float | None = None
+    ) -> None:
+        self.answer = answer
+        self.idle_timeout = idle_timeout
         self._sink = sink
         self._lock = threading.Lock()
-        self._splitter = ThinkSplitter()
         self._outcome: Outcome | None = None
         self._cancel: Callable[[], None] | None = None
-        self._last_event = time.monotonic()
-        self._ended = threading.Event()
         self.future: concurrent.futures.Future[str] = concurrent.futures.Future()
 
     @property
@@ -84,16 +79,18 @@ class AnswerRun:
 
     def apply(self, event: Event) -> bool:
         """Take one event from the producer; False means: stop producing."""
-        if isinstance(event, RefusalDelta):
-            # A refusal is what the model said instead of an answer: shown, and kept in
-            # the history, as the answer's text.
-            event = TextDelta(event.text)
         with self._lock:
             if self._outcome is not None:
                 return False
-            self._last_event = time.monotonic()
-            for split in self._splitter.feed(event):
-                self._record_locked(split)
+            appeared = self.answer.add(event)
+            # A refusal is what the model said instead of an answer: it streams, and is
+            # kept in the history, as the answer's reply (AnswerAccumulator.reply).
+            if isinstance(event, (TextDelta, RefusalDelta)):
+                self._sink.text(event.text)
+            elif isinstance(event, ReasoningDelta):
+                self._sink.reasoning(event.text)
+            elif appeared:
+                self._sink.tools(self.answer.tool_calls)
             return True
 
     def finish(
@@ -103,12 +100,8 @@ class AnswerRun:
         with self._lock:
             if self._outcome is not None:
                 return False
-            if outcome != "stopped":
-                for split in self._splitter.flush():
-                    self._record_locked(split)
             self._outcome = outcome
-            self._ended.set()
-            self.recorder.end()
+            self.answer.end()
             error = describe_error(exc, secrets) if exc is not None else None
             self._sink.finish(self, outcome, error)
         # A waiter that gave up (a cancelled `await chat.asend(...)`) cancels the future.
@@ -116,7 +109,7 @@ class AnswerRun:
             if exc is not None:
                 self.future.set_exception(exc)
             else:
-                self.future.set_result(self.recorder.text)
+                self.future.set_result(self.answer.reply)
         return True
 
     def stop(self) -> bool:
@@ -125,30 +118,6 @@ class AnswerRun:
             return False
         self._cancel_producer()
         return True
-
-    def watch_idle(self, idle_timeout: float) -> None:
-        """End the answer with :class:`IdleTimeoutError` if no event comes for that long.
-
-        Counted from the start and then from each event, in a watcher thread, so a
-        producer stuck in a read is reported at once (it quits at its next chunk).
-        """
-
-        def watch() -> None:
-            while True:
-                with self._lock:
-                    quiet = time.monotonic() - self._last_event
-                if quiet >= idle_timeout:
-                    break
-                if self._ended.wait(idle_timeout - quiet):
-                    return
-            error = IdleTimeoutError(
-                f"nothing arrived from the model for {idle_timeout:g} s (idle_timeout); "
-                "the answer was stopped"
-            )
-            if self.finish("error", error):
-                self._cancel_producer()
-
-        threading.Thread(target=watch, name="nbstream-chat-idle", daemon=True).start()
 
     def _cancel_producer(self) -> None:
         with self._lock:
@@ -163,15 +132,6 @@ class AnswerRun:
             ended = self._outcome is not None
         if ended:
             cancel()
-
-    def _record_locked(self, event: Event) -> None:
-        appeared = self.recorder.record(event)
-        if isinstance(event, TextDelta):
-            self._sink.text(event.text)
-        elif isinstance(event, ReasoningDelta):
-            self._sink.reasoning(event.text)
-        elif appeared:
-            self._sink.tools(self.recorder.tool_calls)
 
 
 def start(
@@ -213,7 +173,8 @@ def _produce_sync(
             return
         if run.ended:
             return
-        for event in iter_events(check_sync_source(source)):
+        events = iter_events(check_sync_source(source), idle_timeout=run.idle_timeout)
+        for event in events:
             if not run.apply(event):
                 break  # stopped: leaving the loop lets `finally` close the upstream
     except BaseException as exc:
@@ -231,7 +192,8 @@ async def _produce_async(run: AnswerRun, backend: Backend, opened: object) -> No
             _discard(opened)
             return
         source = await opened if inspect.isawaitable(opened) else opened
-        async for event in aiter_events(check_async_source(source)):
+        events = aiter_events(check_async_source(source), idle_timeout=run.idle_timeout)
+        async for event in events:
             if not run.apply(event):
                 break
     except asyncio.CancelledError:

@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
-from nbstream.chat.answer import AnswerStats
-from nbstream.chat.tools import ToolCall
+from nbstream.answer import AnswerStats
+from nbstream.tool_calls import ToolCall
 
 __all__ = [
     "Turn",

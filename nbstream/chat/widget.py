@@ -11,10 +11,10 @@ from typing import Any, Literal, cast
 
 import traitlets
 
-from nbstream.chat.answer import Answer, AnswerRecorder
-from nbstream.chat.backends import Backend, resolve_backend
+from nbstream.answer import AnswerAccumulator
+from nbstream.backends import Backend, resolve_backend
+from nbstream.chat.answer import Answer
 from nbstream.chat.run import AnswerRun, Outcome, event_loop_thread, start
-from nbstream.chat.tools import ToolCall
 from nbstream.chat.turns import (
     Turn,
     export_json,
@@ -25,10 +25,11 @@ from nbstream.chat.turns import (
 )
 from nbstream.delivery import DeltaChannel, Message
 from nbstream.errors import StreamInProgressError
-from nbstream.idle import check_idle_timeout
 from nbstream.saved_output import StaticCopy
+from nbstream.sources.idle import check_idle_timeout
 from nbstream.static_html import conversation_to_html
-from nbstream.widget_sync import LiveText, ProtocolWidget
+from nbstream.tool_calls import ToolCall
+from nbstream.widget_sync import ChannelText, ProtocolWidget
 
 __all__ = ["Chat"]
 
@@ -96,8 +97,8 @@ class Chat(StaticCopy, ProtocolWidget):
     allow_images = traitlets.Bool(False).tag(sync=True)
     _turns = traitlets.List(traitlets.Dict()).tag(sync=True)
     _stream = traitlets.Int(0).tag(sync=True)
-    _live_text = LiveText("", channel="_text_channel").tag(sync=True)
-    _live_reasoning = LiveText("", channel="_reasoning_channel").tag(sync=True)
+    _live_text = ChannelText("", channel="_text_channel").tag(sync=True)
+    _live_reasoning = ChannelText("", channel="_reasoning_channel").tag(sync=True)
     _live_tools = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     def __init__(
@@ -363,7 +364,7 @@ class Chat(StaticCopy, ProtocolWidget):
                 error=None,
                 stats=None,
             )
-            run = AnswerRun(AnswerRecorder(self._backend.model_name), _Sink(self))
+            run = AnswerRun(AnswerAccumulator(), _Sink(self), self._idle_timeout)
             self._run = run
             self._answer_id = answer["id"]
             self._busy = True
@@ -385,8 +386,6 @@ class Chat(StaticCopy, ProtocolWidget):
             # ask() blocks this loop: a function that turns out to be async must not
             # need it.
             loop = event_loop_thread()
-        if self._idle_timeout is not None:
-            run.watch_idle(self._idle_timeout)
         start(run, self._backend, request, loop)
         return run
 
@@ -405,25 +404,25 @@ class Chat(StaticCopy, ProtocolWidget):
     # -- what the running answer reports (through _Sink, under the run's lock) ---------
 
     def _finish(self, run: AnswerRun, outcome: Outcome, error: str | None) -> None:
-        recorder = run.recorder
+        answer = run.answer
         with self._lock:
             # Store the final texts before the channels let go of them, so a resync
             # answered meanwhile on another thread never sees a blank answer.
             with self._delivered(("_live_text", "_live_reasoning")):
-                self._live_text = recorder.text
-                self._live_reasoning = recorder.reasoning
+                self._live_text = answer.reply
+                self._live_reasoning = answer.reasoning
             self._text_channel.end(error)
             self._reasoning_channel.end(None)
             turns = [
                 Turn(
                     id=turn["id"],
                     role="assistant",
-                    content=recorder.text,
+                    content=answer.reply,
                     status="done" if outcome == "done" else outcome,
-                    reasoning=recorder.reasoning,
-                    tool_calls=recorder.tool_calls,
+                    reasoning=answer.reasoning,
+                    tool_calls=answer.tool_calls,
                     error=error,
-                    stats=recorder.stats(),
+                    stats=answer.stats(self._backend.model_name),
                 )
                 if turn["id"] == self._answer_id
                 else turn

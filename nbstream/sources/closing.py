@@ -1,4 +1,4 @@
-"""Closing what we stream from, and knowing which secrets it holds.
+"""Closing what we stream from, and finding the client behind a stream.
 
 Whatever ends a stream (its end, an error, an interrupt, the consumer leaving early), the
 upstream HTTP response must be closed, or the provider keeps generating (and billing) and
@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 
-__all__ = ["aclose_quietly", "api_keys_of", "close_quietly"]
+__all__ = ["aclose_quietly", "client_of", "close_quietly"]
 
 _log = logging.getLogger("nbstream")
 
@@ -45,8 +45,10 @@ async def aclose_quietly(source: object) -> None:
         _log.debug("closing %s failed", type(source).__name__, exc_info=True)
 
 
-def api_keys_of(source: object) -> tuple[str, ...]:
-    """The API key of the client behind an OpenAI stream, to redact it from messages."""
-    client = getattr(source, "_client", None)
-    key = getattr(client, "api_key", None)
-    return (key,) if isinstance(key, str) and key else ()
+def client_of(source: object) -> object:
+    """The SDK client an OpenAI stream came from (its ``_client``), or None.
+
+    Its API key is what :func:`nbstream.errors.api_keys_of` finds, to redact from the
+    description of a failure.
+    """
+    return getattr(source, "_client", None)

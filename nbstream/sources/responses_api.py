@@ -10,8 +10,7 @@ the ``…done`` summaries) repeat what the deltas said and produce no event.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from nbstream.errors import StreamError
 from nbstream.events import (
@@ -23,6 +22,7 @@ from nbstream.events import (
     ToolCallDelta,
     Usage,
 )
+from nbstream.sources.fields import field
 
 __all__ = ["ENDING_EVENTS", "is_responses_event", "responses_events"]
 
@@ -31,13 +31,6 @@ ENDING_EVENTS = frozenset({"response.completed", "response.incomplete"})
 
 # incomplete_details.reason → the chat API's finish_reason, so both APIs read the same.
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
-
-
-def field(obj: object, name: str) -> Any:
-    """Read ``name`` from a pydantic model (including provider extras) or a mapping."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
 
 
 def is_responses_event(item: object) -> bool:

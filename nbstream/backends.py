@@ -1,0 +1,225 @@
+"""What a client is, and how to ask it for one answer: the rules every front end shares.
+
+``Chat(client, model, **params)`` and ``%%chat`` (through ``%chat_config --client``) take
+the same clients: an ``openai.OpenAI`` or ``openai.AsyncOpenAI`` client with a model, a
+function of the message list, or None for the embedded local model.
+:func:`resolve_backend` alone decides what is accepted; each front end only words the
+fix in its own terms (a keyword argument, or a magic's option), from
+:attr:`BackendError.problem`.
+
+A backend knows the model and how to open one answer's stream for a message list. It
+says whether opening needs the event loop (:attr:`Backend.is_async`); the runner picks
+a worker thread or an asyncio task accordingly.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, cast
+
+import openai
+
+import nbstream.local
+from nbstream.errors import api_keys_of
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "FunctionBackend",
+    "OpenAIBackend",
+    "backend_label",
+    "is_async_client",
+    "resolve_backend",
+]
+
+# These are the Chat's to set: it streams, and it owns the history and the model name.
+_RESERVED_PARAMS = ("stream", "messages", "model")
+
+ACCEPTED_CLIENTS = (
+    "an openai.OpenAI or openai.AsyncOpenAI client, a function of the message list, "
+    "or None for the local model"
+)
+"""What :func:`resolve_backend` takes, in words for error messages."""
+
+Problem = Literal["reserved", "model", "params", "client"]
+
+
+class BackendError(TypeError):
+    """A client, model or parameters that no answer can come from.
+
+    Attributes:
+        problem: Which rule was broken: ``"model"`` (an OpenAI client needs one),
+            ``"params"`` (a function builds its own request), ``"reserved"`` (``stream``,
+            ``messages`` or ``model`` among the parameters) or ``"client"`` (not a client).
+
+    Example:
+        >>> resolve_backend(lambda messages: ["Hi"], None, {"temperature": 0.2})
+        Traceback (most recent call last):
+          ...
+        nbstream.backends.BackendError: parameters ['temperature'] would be ignored: ...
+    """
+
+    def __init__(self, message: str, problem: Problem) -> None:
+        super().__init__(message)
+        self.problem: Problem = problem
+
+
+class Backend:
+    """Opens the stream of one answer. Subclasses set the attributes and ``open``.
+
+    Example:
+        >>> backend = resolve_backend(lambda messages: ["Hi"], None, {})
+        >>> backend.model_name, backend.label, backend.is_async
+        ('function', 'function()', False)
+        >>> list(backend.open([{"role": "user", "content": "Hello"}]))
+        ['Hi']
+    """
+
+    model_name: str = ""
+    label: str = ""
+    is_async: bool = False
+    secrets: tuple[str, ...] = ()
+
+    def open(self, messages: list[dict[str, Any]]) -> object:
+        """Start an answer: a sync source, or (when :attr:`is_async`) an awaitable of one.
+
+        Called in a worker thread for sync backends; it may block on the network.
+        """
+        raise NotImplementedError
+
+
+class OpenAIBackend(Backend):
+    """``client.chat.completions.create(..., stream=True)`` on ``openai.OpenAI`` or
+    ``openai.AsyncOpenAI`` (any ``base_url``: Azure, Ollama, vLLM, llama.cpp, …).
+
+    Example::
+
+        backend = OpenAIBackend(openai.OpenAI(), "gpt-4o-mini", {"temperature": 0.2})
+        stream = backend.open([{"role": "user", "content": "Hi"}])
+    """
+
+    def __init__(
+        self, client: openai.OpenAI | openai.AsyncOpenAI, model: str, params: dict[str, Any]
+    ) -> None:
+        self._client = client
+        self._params = dict(params)
+        # Usage arrives in a final chunk only when asked for. `stream_options=None` opts
+        # out, for servers that reject the field.
+        options = self._params.pop("stream_options", {"include_usage": True})
+        if options is not None:
+            self._params["stream_options"] = options
+        self.model_name = model
+        self.label = backend_label(client)
+        self.is_async = isinstance(client, openai.AsyncOpenAI)
+        self.secrets = api_keys_of(client)
+
+    def open(self, messages: list[dict[str, Any]]) -> object:
+        return self._client.chat.completions.create(
+            model=self.model_name,
+            # Plain dicts are what the API takes; the SDK's TypedDicts only describe them.
+            messages=cast(Any, messages),
+            stream=True,
+            **self._params,
+        )
+
+
+class FunctionBackend(Backend):
+    """A function of the message list returning text chunks, an async iterable, or an
+    OpenAI stream (``async def`` functions and async generators run on the event loop).
+
+    Example:
+        >>> async def reply(messages):
+        ...     yield "Hi"
+        >>> FunctionBackend(reply, None).is_async
+        True
+    """
+
+    def __init__(self, function: Callable[..., object], model: str | None) -> None:
+        self._function = function
+        name = getattr(function, "__name__", None) or type(function).__name__
+        if name == "<lambda>":
+            name = "function"
+        self.model_name = model or name
+        self.label = f"{name}()"
+        # An object with an `async def __call__` counts too.
+        call = function if inspect.isroutine(function) else type(function).__call__
+        self.is_async = inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
+
+    def open(self, messages: list[dict[str, Any]]) -> object:
+        return self._function(messages)
+
+
+def backend_label(client: openai.OpenAI | openai.AsyncOpenAI) -> str:
+    """Where a client sends requests, for the header: "local model" or "host[:port]".
+
+    Example:
+        >>> import openai
+        >>> backend_label(openai.OpenAI(base_url="http://example.com:8000/v1", api_key="x"))
+        'example.com:8000'
+    """
+    url = client.base_url
+    if url.host in ("127.0.0.1", "localhost"):
+        running = nbstream.local.running_server()  # not server(): never start one to compare
+        if running is not None and running.address[1] == url.port:
+            return "local model"
+    return url.host if url.port is None else f"{url.host}:{url.port}"
+
+
+def is_async_client(client: object) -> bool:
+    """Whether answers from ``client`` are awaited (``AsyncOpenAI``, ``async def``
+    functions, async generators), and so must stream on the event loop.
+
+    Example:
+        >>> async def reply(messages):
+        ...     yield "Hi"
+        >>> is_async_client(reply), is_async_client(lambda messages: ["Hi"])
+        (True, False)
+    """
+    if isinstance(client, openai.AsyncOpenAI):
+        return True
+    if isinstance(client, openai.OpenAI) or not callable(client):
+        return False
+    return FunctionBackend(client, None).is_async
+
+
+def resolve_backend(client: object, model: str | None, params: Mapping[str, Any]) -> Backend:
+    """The backend for ``Chat(client, model, **params)``; :class:`BackendError` if unusable.
+
+    A client of the embedded local model needs no model name: the local model's is used.
+
+    Example:
+        >>> backend = resolve_backend(None, None, {})  # the embedded local model
+        >>> backend.model_name, backend.label
+        ('nbstream-local', 'local model')
+    """
+    for name in _RESERVED_PARAMS:
+        if name in params:
+            raise BackendError(
+                f"Chat(...) sets {name!r} itself; pass the model as Chat(client, model=...) "
+                "and the history through chat.messages",
+                "reserved",
+            )
+    if client is None:
+        return OpenAIBackend(nbstream.local.client(), model or nbstream.local.MODEL, dict(params))
+    if isinstance(client, (openai.OpenAI, openai.AsyncOpenAI)):
+        if not model and backend_label(client) == "local model":
+            model = nbstream.local.MODEL
+        if not model:
+            raise BackendError(
+                f"Chat({type(client).__name__}(...)) needs the model to ask, "
+                "e.g. Chat(client, model='gpt-4o-mini')",
+                "model",
+            )
+        return OpenAIBackend(client, model, dict(params))
+    if callable(client):
+        if params:
+            raise BackendError(
+                f"parameters {sorted(params)} would be ignored: a function backend builds "
+                "its own request; bind them in the function instead",
+                "params",
+            )
+        return FunctionBackend(client, model)
+    raise BackendError(
+        f"Chat(client=...) takes {ACCEPTED_CLIENTS}; got {type(client).__name__}", "client"
+    )

@@ -1,0 +1,105 @@
+"""Is this something nbstream can stream? Checked before anything shows as streaming.
+
+Each refusal says what was given and what to pass instead (``stream=True``,
+``await``, ``astream``), because an empty answer with no error is the most confusing
+outcome there is.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterable, Iterable, Mapping
+
+import openai
+
+from nbstream.errors import SourceError
+from nbstream.sources.fields import field
+
+__all__ = ["check_async_source", "check_sync_source"]
+
+
+def _is_whole_completion(source: object) -> bool:
+    # A ChatCompletion (or its dict form) has `choices`; streams and iterables do not.
+    # Checked before iterability because pydantic models and dicts are iterable too.
+    return field(source, "choices") is not None
+
+
+def check_sync_source(source: object) -> Iterable[object]:
+    """Return ``source`` as an iterable for ``iter_events``, or raise :class:`SourceError`.
+
+    >>> check_sync_source(["Hello"])
+    ['Hello']
+    >>> check_sync_source("Hello")
+    Traceback (most recent call last):
+      ...
+    nbstream.errors.SourceError: got a str, which would stream one character at a time; ...
+    """
+    if isinstance(source, (str, bytes)):
+        raise SourceError(
+            f"got a {type(source).__name__}, which would stream one character at a time; "
+            "pass an iterable of text chunks (e.g. a generator, or [text]) instead"
+        )
+    if inspect.iscoroutine(source):
+        source.close()  # avoid "coroutine was never awaited" on top of our error
+        raise SourceError(
+            "got a coroutine: an async client's create() must be awaited, and async "
+            "streams go through `await view.astream(...)`"
+        )
+    if _is_whole_completion(source):
+        return [source]
+    _refuse_if_consumed(source)
+    if isinstance(source, Iterable) and not isinstance(source, Mapping):
+        return source
+    if isinstance(source, AsyncIterable):
+        raise SourceError(
+            f"got an async iterable ({type(source).__name__}); use `await view.astream(...)`"
+        )
+    raise SourceError(
+        f"cannot stream {_article(type(source).__name__)}: pass an OpenAI stream "
+        "(create(..., stream=True)) or an iterable of str"
+    )
+
+
+def check_async_source(source: object) -> AsyncIterable[object] | Iterable[object]:
+    """Like :func:`check_sync_source`, but async iterables are welcome too."""
+    if isinstance(source, AsyncIterable):
+        _refuse_if_consumed(source)
+        return source
+    if inspect.iscoroutine(source):
+        source.close()
+        raise SourceError(
+            "got a coroutine: await the create() call first, e.g. "
+            "`await view.astream(await client.chat.completions.create(..., stream=True))`"
+        )
+    return check_sync_source(source)
+
+
+def _article(noun: str) -> str:
+    """``"an int"``, ``"a float"``: for error messages that name a type."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def _refuse_if_consumed(source: object) -> None:
+    """Raise if ``source`` is a one-shot stream that was already read.
+
+    Reading it again would yield nothing, and an empty answer with no error is the most
+    confusing outcome there is.
+    """
+    if isinstance(source, (openai.Stream, openai.AsyncStream)):
+        response = source.response
+        if response.is_stream_consumed or response.is_closed:
+            raise SourceError(
+                "this OpenAI stream has already been read (by an earlier stream() or a "
+                "loop); a stream can be read once: call create(..., stream=True) again"
+            )
+    elif inspect.isgenerator(source):
+        if inspect.getgeneratorstate(source) == inspect.GEN_CLOSED:
+            raise SourceError(
+                "this generator has already finished (it was read before); "
+                "call the generator function again for a new one"
+            )
+    elif inspect.isasyncgen(source) and source.ag_frame is None:
+        raise SourceError(
+            "this async generator has already finished (it was read before); "
+            "call the generator function again for a new one"
+        )
