@@ -27,7 +27,11 @@ from nbstream.tool_calls import ToolCall, ToolCallAssembler
 __all__ = ["AnswerAccumulator", "AnswerStats", "Clock", "UsageCounts"]
 
 Clock = Callable[[], float]
-"""Seconds, monotonic (``time.monotonic`` by default; tests pass their own)."""
+"""Seconds, monotonic (``time.monotonic`` by default; tests pass their own).
+
+>>> AnswerAccumulator(clock=lambda: 0.0).duration
+0.0
+"""
 
 # Below this much generation time a rate is noise (one chunk, or a cached answer).
 _MIN_RATE_SECONDS = 0.05
@@ -35,6 +39,11 @@ _MIN_RATE_SECONDS = 0.05
 
 class UsageCounts(TypedDict):
     """Token counts as the provider sent them (any may be None).
+
+    Keys:
+        prompt_tokens: Tokens of the request.
+        completion_tokens: Tokens of the answer (reasoning included, for most providers).
+        total_tokens: Both.
 
     >>> UsageCounts(prompt_tokens=12, completion_tokens=345, total_tokens=357)["total_tokens"]
     357
@@ -191,17 +200,35 @@ class AnswerAccumulator:
 
     @property
     def text(self) -> str:
-        """The answer text so far (markdown), refusals not included."""
+        """The answer text so far (markdown), refusals not included.
+
+        >>> answer = AnswerAccumulator()
+        >>> _ = answer.add(TextDelta("# Hi"))
+        >>> answer.text
+        '# Hi'
+        """
         return str(self._text)
 
     @property
     def reasoning(self) -> str:
-        """The reasoning so far, kept apart from the text ("" if none)."""
+        """The reasoning so far, kept apart from the text ("" if none).
+
+        >>> answer = AnswerAccumulator()
+        >>> _ = answer.add(ReasoningDelta("Let me think."))
+        >>> answer.reasoning, answer.text
+        ('Let me think.', '')
+        """
         return str(self._reasoning)
 
     @property
     def refusal(self) -> str:
-        """What the model said instead of answering (OpenAI's ``refusal``), or ""."""
+        """What the model said instead of answering (OpenAI's ``refusal``), or "".
+
+        >>> answer = AnswerAccumulator()
+        >>> _ = answer.add(RefusalDelta("No."))
+        >>> answer.refusal
+        'No.'
+        """
         return str(self._refusal)
 
     @property
@@ -220,12 +247,24 @@ class AnswerAccumulator:
 
     @property
     def tool_calls(self) -> list[ToolCall]:
-        """The tool calls so far, in the order the model numbered them (copies)."""
+        """The tool calls so far, in the order the model numbered them (copies).
+
+        >>> answer = AnswerAccumulator()
+        >>> _ = answer.add(ToolCallDelta(index=0, id="c1", name="now", arguments="{}"))
+        >>> answer.tool_calls
+        [{'id': 'c1', 'name': 'now', 'arguments': '{}'}]
+        """
         return self._tools.calls()
 
     @property
     def usage(self) -> UsageCounts | None:
-        """The provider's token counts (the last it sent), or None."""
+        """The provider's token counts (the last it sent), or None.
+
+        >>> answer = AnswerAccumulator()
+        >>> _ = answer.add(UsageEvent(prompt_tokens=3, completion_tokens=5, total_tokens=8))
+        >>> answer.usage
+        {'prompt_tokens': 3, 'completion_tokens': 5, 'total_tokens': 8}
+        """
         usage = self._usage
         if usage is None:
             return None
@@ -237,30 +276,65 @@ class AnswerAccumulator:
 
     @property
     def finish_reason(self) -> str | None:
-        """Why the model stopped (``"stop"``, ``"length"``, ``"tool_calls"``…), or None."""
+        """Why the model stopped (``"stop"``, ``"length"``, ``"tool_calls"``…), or None.
+
+        >>> answer = AnswerAccumulator()
+        >>> _ = answer.add(Finish("length"))
+        >>> answer.finish_reason
+        'length'
+        """
         return self._finish
 
     # -- timings ------------------------------------------------------------------------
 
     @property
     def ttft(self) -> float | None:
-        """Seconds from creation to the first piece of output, or None if none came."""
+        """Seconds from creation to the first piece of output, or None if none came.
+
+        >>> ticks = iter([0.0, 0.3])
+        >>> answer = AnswerAccumulator(clock=lambda: next(ticks))
+        >>> _ = answer.add(TextDelta("Hi"))
+        >>> answer.ttft
+        0.3
+        """
         return None if self._first is None else round(self._first - self._started, 3)
 
     @property
     def duration(self) -> float:
-        """Seconds from creation to :meth:`end` (or to now, before it)."""
+        """Seconds from creation to :meth:`end` (or to now, before it).
+
+        >>> ticks = iter([0.0, 2.0])
+        >>> answer = AnswerAccumulator(clock=lambda: next(ticks))
+        >>> answer.end()
+        >>> answer.duration
+        2.0
+        """
         return round(self._end_time() - self._started, 3)
 
     @property
     def tokens_estimated(self) -> bool:
-        """Whether the token count is the number of pieces streamed (no usage came)."""
+        """Whether the token count is the number of pieces streamed (no usage came).
+
+        >>> answer = AnswerAccumulator()
+        >>> _ = answer.add(TextDelta("Hi"))
+        >>> answer.tokens_estimated
+        True
+        """
         return self._completion_tokens() is None
 
     @property
     def tokens_per_second(self) -> float | None:
         """Output tokens per second from the first piece to the end, or None when that
-        was too short to tell (under 0.05 s)."""
+        was too short to tell (under 0.05 s).
+
+        >>> ticks = iter([0.0, 1.0, 3.0])  # created, first piece, end
+        >>> answer = AnswerAccumulator(clock=lambda: next(ticks))
+        >>> for piece in ["a", "b", "c", "d"]:
+        ...     _ = answer.add(TextDelta(piece))
+        >>> answer.end()
+        >>> answer.tokens_per_second  # 4 pieces (no usage came) in 2 s
+        2.0
+        """
         completion = self._completion_tokens()
         tokens = completion if completion is not None else self._pieces
         elapsed = None if self._first is None else self._end_time() - self._first

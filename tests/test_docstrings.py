@@ -37,6 +37,7 @@ import nbstream.local
 
 PUBLIC_MODULES = (
     "nbstream",
+    "nbstream.answer",
     "nbstream.chat",
     "nbstream.local",
     # The exceptions (all re-exported at the top too) and the %%chat session.
