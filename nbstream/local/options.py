@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from nbstream.local.faults import (
     FAULTS,
@@ -83,6 +83,8 @@ FINISH_REASONS: tuple[FinishReason, ...] = get_args(FinishReason)
 _TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 
 _MISSING: Any = object()
+
+_Choice = TypeVar("_Choice", bound=str)  # one of an option's allowed values
 
 
 @dataclass(frozen=True)
@@ -328,26 +330,14 @@ def parse_options(raw: object) -> LocalOptions:
             "'nbstream.reasoning' must be a non-empty string, or true for the model's own.",
             param="nbstream.reasoning",
         )
-    reasoning_format = raw.get("reasoning_format")
-    if reasoning_format is not None and reasoning_format not in REASONING_FORMATS:
-        raise RequestError(
-            f"'nbstream.reasoning_format' must be one of: {', '.join(REASONING_FORMATS)}"
-            f" (or null); got {reasoning_format!r}.",
-            param="nbstream.reasoning_format",
-        )
+    reasoning_format = _one_of(raw, "reasoning_format", REASONING_FORMATS)
     if reasoning_format is not None and reasoning is None:
         raise RequestError(
             "'nbstream.reasoning_format' needs 'nbstream.reasoning' (a string, or true).",
             param="nbstream.reasoning_format",
         )
 
-    finish_reason = raw.get("finish_reason")
-    if finish_reason is not None and finish_reason not in FINISH_REASONS:
-        raise RequestError(
-            f"'nbstream.finish_reason' must be one of: {', '.join(FINISH_REASONS)}"
-            f" (or null); got {finish_reason!r}.",
-            param="nbstream.finish_reason",
-        )
+    finish_reason = _one_of(raw, "finish_reason", FINISH_REASONS)
 
     return LocalOptions(
         fault=cast("Fault | None", fault),
@@ -357,10 +347,21 @@ def parse_options(raw: object) -> LocalOptions:
         answer_tokens=answer_tokens,
         text=text,
         reasoning=reasoning,
-        reasoning_format=cast("ReasoningFormat | None", reasoning_format),
+        reasoning_format=reasoning_format,
         tool_calls=_tool_calls(raw.get("tool_calls")),
-        finish_reason=cast("FinishReason | None", finish_reason),
+        finish_reason=finish_reason,
     )
+
+
+def _one_of(raw: Mapping[str, Any], name: str, values: tuple[_Choice, ...]) -> _Choice | None:
+    """The option ``name``, which must be one of ``values`` (or null, or not given)."""
+    value = raw.get(name)
+    if value is not None and value not in values:
+        raise RequestError(
+            f"'nbstream.{name}' must be one of: {', '.join(values)} (or null); got {value!r}.",
+            param=f"nbstream.{name}",
+        )
+    return cast("_Choice | None", value)
 
 
 def _answer(raw: Mapping[str, Any]) -> tuple[str | None, int | None]:
