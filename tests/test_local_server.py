@@ -1214,6 +1214,8 @@ def test_replay_split_delay_spaces_the_pieces(server: LocalServer) -> None:
 
 async def test_replay_counts_in_stats(fresh_api: Api, fresh_server: LocalServer) -> None:
     await fresh_api.stream(**replay(REPLAYED))
+    # The client can read the body's end before the server counts the replay as done.
+    assert fresh_server.stats.wait_until_idle(timeout=5)
     snapshot = fresh_server.stats.snapshot()
     assert (snapshot.requests, snapshot.replays, snapshot.active_streams) == (1, 1, 0)
     assert snapshot.streams_started == snapshot.tokens_sent == snapshot.faults_injected == 0
