@@ -23,7 +23,7 @@ from nbstream.events import Event, TextDelta
 from nbstream.saved_output import StaticCopy
 from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
 from nbstream.sources.closing import aclose_quietly, client_of, close_quietly
-from nbstream.sources.idle import check_idle_timeout
+from nbstream.sources.idle import aopen_within, check_idle_timeout, open_within
 from nbstream.static_html import markdown_to_html
 from nbstream.widget_sync import ChannelText, ProtocolWidget
 
@@ -159,9 +159,10 @@ class StreamView(StaticCopy, ProtocolWidget):
 
         Args:
             source: What to stream, or a function of no arguments that returns it.
-            idle_timeout: Seconds without anything arriving after which the stream ends
-                with :class:`~nbstream.errors.IdleTimeoutError` (the view shows it is
-                waiting meanwhile). None waits as long as the source does.
+            idle_timeout: Seconds without anything arriving (counted from the request,
+                when the view opens it, then from each piece) after which the stream
+                ends with :class:`~nbstream.errors.IdleTimeoutError` (the view shows it
+                is waiting meanwhile). None waits as long as the source does.
 
         Returns:
             The whole text, as :attr:`content` holds it from then on.
@@ -183,7 +184,7 @@ class StreamView(StaticCopy, ProtocolWidget):
         self._begin()
         try:
             if opener is not None:
-                source = opener()
+                source = open_within(opener, idle_timeout, close_quietly)
                 checked = check_sync_source(source)
             assert checked is not None
             for event in iter_events(checked, idle_timeout=idle_timeout):
@@ -227,7 +228,7 @@ class StreamView(StaticCopy, ProtocolWidget):
             if opener is not None:
                 source = opener()
                 if inspect.isawaitable(source):
-                    source = await source
+                    source = await aopen_within(source, idle_timeout)
                 checked = check_async_source(source)
             assert checked is not None
             async for event in aiter_events(checked, idle_timeout=idle_timeout):

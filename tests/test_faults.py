@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import openai
 import pytest
 
-from nbstream import StreamView
+from nbstream import Chat, StreamView
 from nbstream.errors import IdleTimeoutError, SourceError, StreamClosedError
 from nbstream.local import LocalServer, answer, tokenize
 from tests.recording import Recorder
@@ -217,6 +218,51 @@ def test_a_stalled_server_ends_after_the_idle_timeout_and_is_disconnected(
     while server.stats.snapshot().streams_disconnected == before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.stats.snapshot().streams_disconnected == before + 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("widget", ["view", "chat"])
+def test_a_request_that_never_opens_ends_after_the_idle_timeout(
+    recorder: Recorder, mode: str, widget: str
+) -> None:
+    # A server that never sends its headers keeps create() blocked: the idle timeout
+    # counts from the request, for the view (when it opens the request) and the chat.
+    release = threading.Event()
+    opened: list[str] = []
+
+    def opens_late(*_messages: object) -> list[str]:
+        release.wait(5)
+        opened.append("late")
+        return ["never shown"]
+
+    async def aopens_late(*_messages: object) -> list[str]:
+        await asyncio.sleep(5)
+        return ["never shown"]
+
+    started = time.monotonic()
+    if widget == "view":
+        view = StreamView()
+        with pytest.raises(IdleTimeoutError, match=r"nothing arrived from the model for 0\.3 s"):
+            drive(
+                mode,
+                lambda: view.stream(opens_late, idle_timeout=0.3),
+                lambda: view.astream(aopens_late, idle_timeout=0.3),
+            )
+        error, text = view.error, view.content
+    else:
+        chat = Chat(opens_late if mode == "sync" else aopens_late, idle_timeout=0.3)
+        with pytest.raises(IdleTimeoutError, match=r"nothing arrived from the model for 0\.3 s"):
+            chat.ask("Hello?")
+        last = chat.last_answer
+        assert last is not None
+        assert last.status == "error"
+        error, text = last.error, last.text
+    elapsed = time.monotonic() - started
+    assert 0.25 < elapsed < 1.5, f"the timeout struck after {elapsed:.2f} s"
+    assert text == ""
+    assert error is not None
+    assert error.startswith("IdleTimeoutError: nothing arrived from the model for 0.3 s")
+    release.set()
 
 
 @pytest.mark.parametrize("idle_timeout", [0, -1, float("nan"), "5", True])

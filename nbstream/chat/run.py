@@ -26,6 +26,7 @@ from nbstream.sources import (
     iter_events,
 )
 from nbstream.sources.closing import aclose_quietly, close_quietly
+from nbstream.sources.idle import aopen_within, open_within
 from nbstream.tool_calls import ToolCall
 
 __all__ = ["AnswerRun", "AnswerSink", "Outcome", "event_loop_thread", "start"]
@@ -164,7 +165,7 @@ def _produce_sync(
 ) -> None:
     source: object = None
     try:
-        source = backend.open(messages)
+        source = open_within(lambda: backend.open(messages), run.idle_timeout, close_quietly)
         if _is_async_result(source):
             # A plain function that returned a coroutine or an async iterable (e.g. a
             # lambda around an AsyncOpenAI call): the event loop takes over.
@@ -191,7 +192,9 @@ async def _produce_async(run: AnswerRun, backend: Backend, opened: object) -> No
         if run.ended:  # stopped before the loop got round to starting us
             _discard(opened)
             return
-        source = await opened if inspect.isawaitable(opened) else opened
+        source = (
+            await aopen_within(opened, run.idle_timeout) if inspect.isawaitable(opened) else opened
+        )
         events = aiter_events(check_async_source(source), idle_timeout=run.idle_timeout)
         async for event in events:
             if not run.apply(event):

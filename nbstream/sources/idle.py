@@ -1,9 +1,10 @@
-"""End a stream that has gone quiet: an idle timeout for sync and async iterators.
+"""End a stream that has gone quiet: the one idle timeout, for every consumer.
 
 A stalled source (a server that keeps the connection open but sends nothing) would
 otherwise keep the cell busy until the HTTP client's own timeout, ten minutes with the
-``openai`` defaults. The timeout counts from the last item, not from the start, so a
-long answer that keeps flowing is never cut.
+``openai`` defaults. The timeout counts from the request (:func:`open_within`), then
+from the last item (:func:`iter_with_idle_timeout`), not from the start, so a long
+answer that keeps flowing is never cut.
 
 The sync twin reads the source in a helper thread, because a thread blocked inside
 ``next()`` (in a socket read, or a ``time.sleep`` in a generator) cannot be woken from
@@ -16,12 +17,18 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TypeVar, cast
 
 from nbstream.errors import IdleTimeoutError
 
-__all__ = ["aiter_with_idle_timeout", "check_idle_timeout", "iter_with_idle_timeout"]
+__all__ = [
+    "aiter_with_idle_timeout",
+    "aopen_within",
+    "check_idle_timeout",
+    "iter_with_idle_timeout",
+    "open_within",
+]
 
 _T = TypeVar("_T")
 _END = object()
@@ -106,3 +113,56 @@ async def aiter_with_idle_timeout(
         except asyncio.TimeoutError:
             raise IdleTimeoutError(_message(idle_timeout)) from None
         yield item
+
+
+def open_within(
+    opener: Callable[[], _T], idle_timeout: float | None, discard: Callable[[_T], object]
+) -> _T:
+    """``opener()``, or :class:`IdleTimeoutError` if it has not returned within the timeout.
+
+    Opening a stream blocks until the server answers with its headers, which a stalled
+    server may never do. The opener then runs in a helper thread that cannot be woken;
+    when it does return, late, nobody wants its stream and ``discard`` closes it there.
+    Its exceptions reach the caller unchanged.
+    """
+    if idle_timeout is None:
+        return opener()
+    handoff: queue.SimpleQueue[object] = queue.SimpleQueue()
+    abandoned = threading.Event()
+    lock = threading.Lock()  # so a result is either handed over or discarded, never both
+
+    def run() -> None:
+        try:
+            result: object = opener()
+        except BaseException as exc:  # handed to the caller, who raises it
+            result = _Failure(exc)
+        with lock:
+            late = abandoned.is_set()
+            if not late:
+                handoff.put(result)
+        if late and not isinstance(result, _Failure):
+            discard(cast(_T, result))
+
+    threading.Thread(target=run, name="nbstream-idle-opener", daemon=True).start()
+    try:
+        item = handoff.get(timeout=idle_timeout)
+    except queue.Empty:
+        with lock:
+            abandoned.set()
+        try:  # it may have come in between the timeout and the lock
+            item = handoff.get_nowait()
+        except queue.Empty:
+            raise IdleTimeoutError(_message(idle_timeout)) from None
+    if isinstance(item, _Failure):
+        raise item.error
+    return cast(_T, item)
+
+
+async def aopen_within(opened: Awaitable[_T], idle_timeout: float | None) -> _T:
+    """Async twin of :func:`open_within`: the wait is cancelled, and the request with it."""
+    if idle_timeout is None:
+        return await opened
+    try:
+        return await asyncio.wait_for(opened, idle_timeout)
+    except asyncio.TimeoutError:
+        raise IdleTimeoutError(_message(idle_timeout)) from None
