@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nbstream.local.model import Token
@@ -168,40 +169,16 @@ class ResponseBuilder:
             events.extend(self._open_item(kind, token))
             if new_call:
                 return events  # a call's first token is its name, sent with the item
-        item, index = self._output[-1], len(self._output) - 1
-        if kind == "reasoning":
-            item["summary"][0]["text"] += token.text
-            events.append(
-                self._event(
-                    "response.reasoning_summary_text.delta",
-                    item_id=item["id"],
-                    output_index=index,
-                    summary_index=0,
-                    delta=token.text,
-                )
-            )
-        elif kind == "message":
-            item["content"][0]["text"] += token.text
-            events.append(
-                self._event(
-                    "response.output_text.delta",
-                    item_id=item["id"],
-                    output_index=index,
-                    content_index=0,
-                    delta=token.text,
-                    logprobs=[],
-                )
-            )
-        else:
+        item, shape = self._output[-1], _SHAPES[kind]
+        if shape.parts is None:
             item["arguments"] += token.text
-            events.append(
-                self._event(
-                    "response.function_call_arguments.delta",
-                    item_id=item["id"],
-                    output_index=index,
-                    delta=token.text,
-                )
+        else:
+            item[shape.parts][0]["text"] += token.text
+        events.append(
+            self._item_event(
+                shape, f"{shape.text_events}.delta", delta=token.text, **shape.text_fields()
             )
+        )
         return events
 
     def finish(self, *, usage: JSON, incomplete_reason: str | None = None) -> list[JSON]:
@@ -232,9 +209,16 @@ class ResponseBuilder:
         self._sequence += 1
         return event
 
+    def _item_event(self, shape: _Shape, event_type: str, **fields: Any) -> JSON:
+        """An event about the last output item (and about its one part, if it has parts)."""
+        where: JSON = {"item_id": self._output[-1]["id"], "output_index": len(self._output) - 1}
+        if shape.parts is not None:
+            where[shape.part_index] = 0
+        return self._event(event_type, **where, **fields)
+
     def _open_item(self, kind: ItemKind, token: Token) -> list[JSON]:
-        index = len(self._output)
-        item_id = f"{_PREFIX[kind]}_{self._id.removeprefix('resp_')}{index:02d}"
+        index, shape = len(self._output), _SHAPES[kind]
+        item_id = f"{shape.id_prefix}_{self._id.removeprefix('resp_')}{index:02d}"
         item: JSON
         if kind == "reasoning":
             item = {"id": item_id, "type": "reasoning", "summary": []}
@@ -262,28 +246,10 @@ class ResponseBuilder:
         events = [added]
         self._output.append(item)
         self._open = kind
-        if kind == "reasoning":
-            item["summary"].append({"type": "summary_text", "text": ""})
-            events.append(
-                self._event(
-                    "response.reasoning_summary_part.added",
-                    item_id=item_id,
-                    output_index=index,
-                    summary_index=0,
-                    part={"type": "summary_text", "text": ""},
-                )
-            )
-        elif kind == "message":
-            item["content"].append({"type": "output_text", "text": "", "annotations": []})
-            events.append(
-                self._event(
-                    "response.content_part.added",
-                    item_id=item_id,
-                    output_index=index,
-                    content_index=0,
-                    part={"type": "output_text", "text": "", "annotations": []},
-                )
-            )
+        if shape.parts is not None:  # the part the text grows in is announced on its own
+            item[shape.parts].append(copy.deepcopy(shape.empty_part))
+            part = copy.deepcopy(shape.empty_part)
+            events.append(self._item_event(shape, f"{shape.part_events}.added", part=part))
         return events
 
     def _close(self, status: str) -> list[JSON]:
@@ -291,60 +257,18 @@ class ResponseBuilder:
         kind, self._open = self._open, None
         if kind is None:
             return []
-        item, index = self._output[-1], len(self._output) - 1
+        item, index, shape = self._output[-1], len(self._output) - 1, _SHAPES[kind]
+        done = f"{shape.text_events}.done"
         events: list[JSON] = []
-        if kind == "reasoning":
-            part = dict(item["summary"][0])
+        if shape.parts is None:
             events.append(
-                self._event(
-                    "response.reasoning_summary_text.done",
-                    item_id=item["id"],
-                    output_index=index,
-                    summary_index=0,
-                    text=part["text"],
-                )
+                self._item_event(shape, done, name=item["name"], arguments=item["arguments"])
             )
-            events.append(
-                self._event(
-                    "response.reasoning_summary_part.done",
-                    item_id=item["id"],
-                    output_index=index,
-                    summary_index=0,
-                    part=part,
-                )
-            )
-        elif kind == "message":
-            part = dict(item["content"][0])
-            events.append(
-                self._event(
-                    "response.output_text.done",
-                    item_id=item["id"],
-                    output_index=index,
-                    content_index=0,
-                    text=part["text"],
-                    logprobs=[],
-                )
-            )
-            events.append(
-                self._event(
-                    "response.content_part.done",
-                    item_id=item["id"],
-                    output_index=index,
-                    content_index=0,
-                    part=part,
-                )
-            )
-            item["status"] = status
         else:
-            events.append(
-                self._event(
-                    "response.function_call_arguments.done",
-                    item_id=item["id"],
-                    output_index=index,
-                    name=item["name"],
-                    arguments=item["arguments"],
-                )
-            )
+            part = dict(item[shape.parts][0])
+            events.append(self._item_event(shape, done, text=part["text"], **shape.text_fields()))
+            events.append(self._item_event(shape, f"{shape.part_events}.done", part=part))
+        if kind != "reasoning":  # a reasoning item has no status
             item["status"] = status
         events.append(
             self._event("response.output_item.done", output_index=index, item=copy.deepcopy(item))
@@ -352,4 +276,47 @@ class ResponseBuilder:
         return events
 
 
-_PREFIX: dict[ItemKind, str] = {"reasoning": "rs", "message": "msg", "function_call": "fc"}
+@dataclass(frozen=True)
+class _Shape:
+    """What tells one kind of output item apart on the wire, so one path streams them all."""
+
+    id_prefix: str
+    text_events: str
+    """The stem of the types of the events that stream the item's text (``.delta``, ``.done``)."""
+    logprobs: bool = False
+    """Whether those text events carry ``logprobs`` (always empty: the model has none)."""
+    # Reasoning and message items hold their text in one part (a call, its arguments):
+    parts: str | None = None
+    """The item's list of parts; None for a function call."""
+    empty_part: JSON = field(default_factory=dict)
+    """The part as it starts."""
+    part_events: str = ""
+    """The stem of the types of the part's events (``.added``, ``.done``)."""
+    part_index: str = ""
+    """The name of the part's index in the events about it."""
+
+    def text_fields(self) -> JSON:
+        """The fields a text event has besides the text (new each time: events are kept)."""
+        return {"logprobs": []} if self.logprobs else {}
+
+
+_SHAPES: dict[ItemKind, _Shape] = {
+    "reasoning": _Shape(
+        id_prefix="rs",
+        text_events="response.reasoning_summary_text",
+        parts="summary",
+        empty_part={"type": "summary_text", "text": ""},
+        part_events="response.reasoning_summary_part",
+        part_index="summary_index",
+    ),
+    "message": _Shape(
+        id_prefix="msg",
+        text_events="response.output_text",
+        logprobs=True,
+        parts="content",
+        empty_part={"type": "output_text", "text": "", "annotations": []},
+        part_events="response.content_part",
+        part_index="content_index",
+    ),
+    "function_call": _Shape(id_prefix="fc", text_events="response.function_call_arguments"),
+}
