@@ -2,7 +2,7 @@
  * One view of a model: builds the DOM once, then redraws from the model's attributes
  * at most once per animation frame, however many deltas arrive in between.
  */
-import { element } from "./dom";
+import { element, setText, waitingDots } from "./dom";
 import { animationFrames, FrameLoop, type FrameScheduler } from "./frames";
 import { MarkdownView } from "./markdown-view";
 import type { StreamModel } from "./types";
@@ -51,11 +51,7 @@ export class StreamView {
 		const body = element("div", "nbstream-body");
 		this.#markdown = new MarkdownView(body);
 
-		this.#waiting = element("div", "nbstream-waiting");
-		const dots = element("span", "nbstream-dots");
-		dots.setAttribute("aria-hidden", "true");
-		dots.append(element("span", ""), element("span", ""), element("span", ""));
-		this.#waiting.append(dots, element("span", "nbstream-sr-only", "Waiting for the model…"));
+		this.#waiting = waitingDots();
 
 		// A live region must be in the page before its text changes, or nothing is announced.
 		this.#status = element("div", "nbstream-status nbstream-sr-only");
@@ -139,7 +135,7 @@ export class StreamView {
 			this.#refusal.remove();
 			return;
 		}
-		if (this.#refusal.textContent !== text) this.#refusal.textContent = text;
+		setText(this.#refusal, text);
 		if (!this.#refusal.isConnected) this.#status.before(this.#refusal);
 	}
 
@@ -165,7 +161,7 @@ export class StreamView {
 			this.#footer.remove();
 			return;
 		}
-		if (this.#footer.textContent !== text) this.#footer.textContent = text;
+		setText(this.#footer, text);
 		const reason = this.#model.get("finish_reason");
 		this.#footer.dataset.flag = typeof reason === "string" && FLAGS[reason] ? reason : "";
 		if (!this.#footer.isConnected) this.#status.before(this.#footer);
@@ -183,7 +179,7 @@ export class StreamView {
 			this.#error.setAttribute("role", "alert");
 			this.#status.before(this.#error);
 		}
-		if (this.#error.textContent !== error) this.#error.textContent = error;
+		setText(this.#error, error);
 	}
 
 	/** Tell screen readers once per stream that it finished, not once per token. */

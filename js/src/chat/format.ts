@@ -4,6 +4,9 @@
  */
 import type { TurnStats } from "./types";
 
+/** The value if it is a string, else "" (the kernel's values are checked, not trusted). */
+export const str = (value: unknown): string => (typeof value === "string" ? value : "");
+
 /** JSON pretty-printed if `raw` parses, else `raw` itself. */
 export function prettyJson(raw: string): string {
 	try {

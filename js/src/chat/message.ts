@@ -6,9 +6,9 @@
  * Everything shown comes from the kernel and is untrusted: markdown goes through the
  * shared renderer and sanitizer, everything else goes in as text.
  */
-import { element } from "../dom";
+import { button, composing, element, setText, waitingDots } from "../dom";
 import { MarkdownView } from "../markdown-view";
-import { FLAGS, prettyJson, statsItems } from "./format";
+import { FLAGS, prettyJson, statsItems, str } from "./format";
 import type { ChatRequest, ToolCall, Turn } from "./types";
 
 /** What a message needs from the chat around it. */
@@ -46,14 +46,6 @@ type Part = (typeof ORDER)[number];
 
 const LABELS: Record<Turn["role"], string> = { user: "You:", assistant: "Assistant:", tool: "Tool result:" };
 
-export function button(className: string, label: string, text: string): HTMLButtonElement {
-	const el = element("button", className, text);
-	el.type = "button";
-	el.setAttribute("aria-label", label);
-	return el;
-}
-
-const str = (value: unknown): string => (typeof value === "string" ? value : "");
 const list = (value: unknown): ToolCall[] =>
 	Array.isArray(value) ? value.filter((v) => typeof v === "object" && v !== null) : [];
 
@@ -137,7 +129,7 @@ export class MessageView {
 
 	#drawUser(turn: Turn): void {
 		this.#text = str(turn.content);
-		if (this.#body.textContent !== this.#text) this.#body.textContent = this.#text;
+		setText(this.#body, this.#text);
 	}
 
 	#drawTool(turn: Turn): void {
@@ -189,19 +181,12 @@ export class MessageView {
 			this.#put("reasoning", details);
 		}
 		const label = streaming ? "Reasoning…" : "Reasoning";
-		if (this.#reasoning.summary.textContent !== label) this.#reasoning.summary.textContent = label;
+		setText(this.#reasoning.summary, label);
 		this.#reasoning.view.update(reasoning, cursor);
 	}
 
 	#waiting(): HTMLElement {
-		const existing = this.#parts.get("waiting");
-		if (existing) return existing;
-		const waiting = element("div", "nbstream-waiting");
-		const dots = element("span", "nbstream-dots");
-		dots.setAttribute("aria-hidden", "true");
-		dots.append(element("span", ""), element("span", ""), element("span", ""));
-		waiting.append(dots, element("span", "nbstream-sr-only", "Waiting for the model…"));
-		return waiting;
+		return this.#parts.get("waiting") ?? waitingDots();
 	}
 
 	#drawTools(tools: ToolCall[]): void {
@@ -379,9 +364,4 @@ export class MessageView {
 		this.root.insertBefore(el, next);
 		this.#parts.set(part, el);
 	}
-}
-
-/** An Enter that only confirms an IME composition must not send (Safari reports it as keyCode 229). */
-export function composing(event: KeyboardEvent): boolean {
-	return event.isComposing || event.keyCode === 229;
 }

@@ -6,10 +6,11 @@
  * It never scrolls the notebook: only the log's own scrollTop is set, and every
  * focus() passes preventScroll.
  */
-import { element } from "../dom";
+import { button, composing, element, setText } from "../dom";
 import { animationFrames, FrameLoop, type FrameScheduler } from "../frames";
 import { copyText } from "./clipboard";
-import { button, composing, type MessageState, MessageView } from "./message";
+import { str } from "./format";
+import { type MessageState, MessageView } from "./message";
 import type { ChatModel, ChatRequest, ToolCall, Turn } from "./types";
 
 const WATCHED = [
@@ -29,8 +30,6 @@ const WATCHED = [
 const STICK_DISTANCE = 8;
 /** How long "Copied" shows on a copy button. */
 const FEEDBACK_MS = 1500;
-
-const str = (value: unknown): string => (typeof value === "string" ? value : "");
 
 /** The turns worth drawing: objects with a known role and an id not seen before. */
 function validTurns(value: unknown): Turn[] {
@@ -371,10 +370,6 @@ export class ChatView {
 		copy: (text: string, target: HTMLButtonElement): void => this.#copy(text, target),
 		focusInput: (): void => this.#focusInput(),
 	};
-}
-
-function setText(el: HTMLElement, text: string): void {
-	if (el.textContent !== text) el.textContent = text;
 }
 
 /** Keys pressed in the chat are the chat's: the notebook must not run cells or switch modes. */
