@@ -260,6 +260,59 @@ def test_unclosed_think_is_all_reasoning() -> None:
     assert not [e for e in events if isinstance(e, TextDelta)]
 
 
+# -- the <think> stage of the pipeline: every consumer gets the same split -----------
+
+
+def until_failure(pieces: list[str], mode: str) -> tuple[list[Any], BaseException]:
+    """The events a source of ``pieces`` gives before it raises, and what it raised."""
+    failure = ValueError("the model fell over")
+
+    def sync_source() -> Iterator[str]:
+        yield from pieces
+        raise failure
+
+    async def async_source() -> AsyncIterator[str]:
+        for piece in pieces:
+            yield piece
+        raise failure
+
+    seen: list[Any] = []
+
+    async def drain() -> None:
+        async for event in aiter_events(check_async_source(async_source())):
+            seen.append(event)
+
+    def run() -> None:
+        if mode == "sync":
+            for event in iter_events(check_sync_source(sync_source())):
+                seen.append(event)
+        else:
+            asyncio.run(drain())
+
+    with pytest.raises(ValueError, match="fell over") as raised:
+        run()
+    return seen, raised.value
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_pipeline_splits_a_leading_think_block(mode: str) -> None:
+    events = collect(["<thi", "nk>Let me see.</th", "ink>\n\nThe answer."], mode)
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == "Let me see."
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "The answer."
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_what_the_think_stage_holds_back_comes_out_before_a_failure(mode: str) -> None:
+    # "</thi" could still be the closing tag, so it is held back; the failure must not
+    # take it with it.
+    events, error = until_failure(["<think>still going </thi"], mode)
+    assert str(error) == "the model fell over"
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == "still going </thi"
+    # Text that could still have been the opening tag is the answer's once it fails.
+    events, _ = until_failure(["  <thi"], mode)
+    assert events == [TextDelta("  <thi")]
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_tool_call_deltas_are_events(mode: str) -> None:
     source = [
