@@ -41,7 +41,18 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     row = re.compile(r"\| [^|]+ \| [\d,]+ \| (fast|paced) \|")
     rows = [line for line in report.splitlines() if row.match(line)]
     measured = [r for r in rows if "skipped" not in r]
-    assert len(measured) == 6 + 3 + 6  # fast 30, fast 80 (linear methods), paced 30
+    # fast 30 (all 7), fast 80 (the 4 linear ones), paced 30 (the default StreamView's
+    # pacing is the other StreamView's, so it is not paced again)
+    assert len(measured) == 7 + 4 + 6
+
+    # By default a stream also sends its static copy once at the end: more bytes.
+    def nbytes(method: str, n: int) -> int:
+        line = next(r for r in measured if r.startswith(f"| {method} | {n} | fast |"))
+        return int(line.split("|")[4].replace(",", ""))
+
+    for n in (30, 80):
+        alone = nbytes("StreamView, static_copy=False", n)
+        assert nbytes("StreamView (default: + static copy)", n) > alone
     assert all("| yes |" in r for r in measured), measured
     skipped = [r for r in rows if "skipped (O(N²)" in r]
     assert len(skipped) == 3
