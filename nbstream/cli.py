@@ -19,6 +19,7 @@ from types import FrameType
 
 from nbstream import demo
 from nbstream._version import __version__
+from nbstream.arguments import number
 from nbstream.local import API_KEY, MODEL
 from nbstream.local.server import (
     DEFAULT_FIRST_TOKEN_DELAY,
@@ -79,9 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo_parser.add_argument(
-        "--port", type=_port, default=0, help="port to listen on (default: a free port)"
-    )
+    _add_port(demo_parser)
     demo_parser.add_argument(
         "--dir",
         type=Path,
@@ -117,19 +116,17 @@ def _parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument(
-        "--port", type=_port, default=0, help="port to listen on (default: a free port)"
-    )
+    _add_port(serve)
     serve.add_argument(
         "--tokens-per-second",
-        type=_non_negative,
+        type=number(minimum=0),
         default=DEFAULT_TOKENS_PER_SECOND,
         metavar="X",
         help=f"streaming pace; 0 = as fast as possible (default: {DEFAULT_TOKENS_PER_SECOND:g})",
     )
     serve.add_argument(
         "--first-token-delay",
-        type=_non_negative,
+        type=number(minimum=0, what="a number of seconds"),
         default=DEFAULT_FIRST_TOKEN_DELAY,
         metavar="S",
         help=f"seconds before the first token (default: {DEFAULT_FIRST_TOKEN_DELAY:g})",
@@ -138,7 +135,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_port(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port", type=_port, default=0, help="port to listen on (default: a free port)"
+    )
+
+
 def _port(text: str) -> int:
+    # Not arguments.number(): the one option with an upper bound, and its own words.
     try:
         port = int(text)
     except ValueError:
@@ -146,16 +150,6 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port must be in 0..65535, got {port}")
     return port
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -29,7 +29,6 @@ with a sync client.
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,6 +41,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 
 import nbstream.local
+from nbstream.arguments import number
 from nbstream.backends import (
     Backend,
     BackendError,
@@ -186,46 +186,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    # No upper bound: providers differ (OpenAI takes up to 2, others more).
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return value
-
-
 def _add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="NAME", help="the model to ask")
     parser.add_argument("--system", metavar="TEXT", help="the system prompt ('' for none)")
-    parser.add_argument("--temperature", metavar="X", type=_temperature)
-    parser.add_argument("--max-tokens", metavar="N", type=_positive_int, dest="max_tokens")
+    # No upper bound on the temperature: providers differ (OpenAI takes up to 2, others more).
+    parser.add_argument("--temperature", metavar="X", type=number(minimum=0))
+    parser.add_argument("--max-tokens", metavar="N", type=number(int, minimum=1), dest="max_tokens")
     parser.add_argument(
         "--idle-timeout",
         metavar="S",
-        type=_positive_seconds,
+        type=number(minimum=0, exclusive=True, what="a number of seconds"),
         dest="idle_timeout",
         help="end the answer after S seconds without anything from the model",
     )
