@@ -25,6 +25,17 @@ export function setText(el: HTMLElement, text: string): void {
 	if (el.textContent !== text) el.textContent = text;
 }
 
+/**
+ * A polite live region. It must be in the page before its text changes, or screen
+ * readers announce nothing.
+ */
+export function liveRegion(className: string): HTMLDivElement {
+	const el = element("div", className);
+	el.setAttribute("role", "status");
+	el.setAttribute("aria-live", "polite");
+	return el;
+}
+
 /** The "waiting for the model" dots, with words for screen readers. */
 export function waitingDots(): HTMLDivElement {
 	const waiting = element("div", "nbstream-waiting");

@@ -2,7 +2,7 @@
  * One view of a model: builds the DOM once, then redraws from the model's attributes
  * at most once per animation frame, however many deltas arrive in between.
  */
-import { element, setText, waitingDots } from "./dom";
+import { element, liveRegion, setText, waitingDots } from "./dom";
 import { animationFrames, FrameLoop, type FrameScheduler } from "./frames";
 import { MarkdownView } from "./markdown-view";
 import type { StreamModel } from "./types";
@@ -53,10 +53,7 @@ export class StreamView {
 
 		this.#waiting = waitingDots();
 
-		// A live region must be in the page before its text changes, or nothing is announced.
-		this.#status = element("div", "nbstream-status nbstream-sr-only");
-		this.#status.setAttribute("aria-live", "polite");
-		this.#status.setAttribute("role", "status");
+		this.#status = liveRegion("nbstream-status nbstream-sr-only");
 
 		this.#refusal = element("div", "nbstream-refusal");
 		this.#footer = element("div", "nbstream-footer");

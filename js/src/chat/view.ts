@@ -7,7 +7,7 @@
  * It never scrolls the notebook: only the log's own scrollTop is set, and every
  * focus() passes preventScroll.
  */
-import { button, element, setText } from "../dom";
+import { button, element, liveRegion, setText } from "../dom";
 import { animationFrames, FrameLoop, type FrameScheduler } from "../frames";
 import { copyText } from "./clipboard";
 import { Composer } from "./composer";
@@ -76,13 +76,8 @@ export class ChatView {
 		const main = element("div", "nbstream-chat-main");
 		main.append(this.#turns.log, this.#scroll.jump);
 
-		// Live regions must be in the page before their text changes, or nothing is announced.
-		this.#status = element("div", "nbstream-status nbstream-sr-only");
-		this.#status.setAttribute("role", "status");
-		this.#status.setAttribute("aria-live", "polite");
-		this.#notice = element("div", "nbstream-notice");
-		this.#notice.setAttribute("role", "status");
-		this.#notice.setAttribute("aria-live", "polite");
+		this.#status = liveRegion("nbstream-status nbstream-sr-only");
+		this.#notice = liveRegion("nbstream-notice");
 
 		this.root.append(this.#header, main, this.#notice, this.#composer.root, this.#status);
 		parent.append(this.root);
