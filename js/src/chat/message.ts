@@ -6,9 +6,11 @@
  * Everything shown comes from the kernel and is untrusted: markdown goes through the
  * shared renderer and sanitizer, everything else goes in as text.
  */
-import { button, composing, element, setText, waitingDots } from "../dom";
+import { button, element, setText, waitingDots } from "../dom";
 import { MarkdownView } from "../markdown-view";
-import { FLAGS, prettyJson, statsItems, str } from "./format";
+import { editBox } from "./editor";
+import { FLAGS, statsItems, str } from "./format";
+import { toolCalls, toolResult } from "./tools";
 import type { ChatRequest, ToolCall, Turn } from "./types";
 
 /** What a message needs from the chat around it. */
@@ -133,12 +135,7 @@ export class MessageView {
 	}
 
 	#drawTool(turn: Turn): void {
-		const card = element("div", "nbstream-tool-result");
-		const head = element("div", "nbstream-tool-head");
-		head.append(element("span", "nbstream-tool-label", "Tool result"));
-		if (str(turn.name)) head.append(" ", element("code", "nbstream-tool-name", str(turn.name)));
-		card.append(head, element("pre", "nbstream-tool-output", prettyJson(str(turn.content))));
-		this.#body.replaceChildren(card);
+		this.#body.replaceChildren(toolResult(turn));
 	}
 
 	#drawAssistant(turn: Turn, live: MessageState["live"]): void {
@@ -197,21 +194,7 @@ export class MessageView {
 			this.#put("tools", null);
 			return;
 		}
-		const container = element("div", "nbstream-tools");
-		for (const call of tools) {
-			const card = element("div", "nbstream-tool-call");
-			const head = element("div", "nbstream-tool-head");
-			head.append(
-				element("span", "nbstream-tool-label", "Tool call"),
-				" ",
-				element("code", "nbstream-tool-name", str(call.name) || "(unnamed)"),
-			);
-			card.append(head);
-			const args = str(call.arguments);
-			if (args) card.append(element("pre", "nbstream-tool-args", prettyJson(args)));
-			container.append(card);
-		}
-		this.#put("tools", container);
+		this.#put("tools", toolCalls(tools));
 	}
 
 	/** Below the partial text, which stays: it is what the model managed to say. */
@@ -298,35 +281,15 @@ export class MessageView {
 			this.#editor.focus({ preventScroll: true });
 			return;
 		}
-		const editor = element("div", "nbstream-edit-box");
-		const area = element("textarea", "nbstream-edit-input");
-		area.value = str(this.#turn.content);
-		area.rows = Math.min(8, Math.max(2, area.value.split("\n").length));
-		area.setAttribute("aria-label", "Edited message");
-		const send = button("nbstream-edit-send", "Send edit", "Send edit");
-		const cancel = button("nbstream-edit-cancel", "Cancel", "Cancel");
-		send.disabled = Boolean(
-			this.#parts.get("actions")?.querySelector<HTMLButtonElement>(".nbstream-edit")?.disabled,
+		const { root, area } = editBox(
+			str(this.#turn.content),
+			Boolean(this.#parts.get("actions")?.querySelector<HTMLButtonElement>(".nbstream-edit")?.disabled),
+			() => this.#sendEdit(),
+			() => this.#closeEditor(true),
 		);
-		const buttons = element("div", "nbstream-edit-buttons");
-		buttons.append(send, cancel);
-		editor.append(area, buttons);
-
-		send.addEventListener("click", () => this.#sendEdit());
-		cancel.addEventListener("click", () => this.#closeEditor(true));
-		area.addEventListener("keydown", (event) => {
-			if (event.key === "Enter" && !event.shiftKey && !composing(event)) {
-				event.preventDefault();
-				this.#sendEdit();
-			} else if (event.key === "Escape") {
-				event.preventDefault();
-				this.#closeEditor(true);
-			}
-		});
-
 		this.#editor = area;
 		this.#body.hidden = true;
-		this.#put("editor", editor);
+		this.#put("editor", root);
 		area.focus({ preventScroll: true });
 	}
 
