@@ -44,6 +44,7 @@ from nbstream.local import (
     tokenize,
     wire,
 )
+from nbstream.local.chat_chunks import ChunkBuilder
 from nbstream.local.faults import INJECTED_CODE, SLOW_FIRST_TOKEN_DELAY
 from nbstream.local.knowledge import DEFAULT, TOPICS
 from nbstream.local.model import Token, choose_topic, prompt_tokens
@@ -761,6 +762,44 @@ async def test_stats_count_reasoning_and_tool_call_tokens(
     assert usage is not None
     assert fresh_server.stats.tokens_sent == usage.completion_tokens == len(outcome.deltas) - 2
     assert fresh_server.stats.streams_completed == 1
+
+
+@pytest.mark.parametrize("reasoning_field", ["reasoning_content", "reasoning", None])
+def test_chunk_builder_streams_what_the_whole_completion_holds(reasoning_field: str | None) -> None:
+    tokens = [
+        *(Token(piece, "reasoning") for piece in tokenize("Think first.")),
+        *(Token(piece) for piece in tokenize("Then answer.")),
+        Token("get_weather", "tool_call", call=0, call_id="call_1"),
+        *(Token(piece, "arguments", call=0) for piece in tokenize('{"city": "Paris"}')),
+    ]
+    usage = wire.usage(3, len(tokens), reasoning_tokens=3)
+    builder = ChunkBuilder(
+        completion_id="c", created=1, model=MODEL, reasoning_field=reasoning_field
+    )
+    chunks = [*builder.start(), *(c for t in tokens for c in builder.token(t))]
+    chunks.extend(builder.finish(finish_reason="tool_calls", usage=usage))
+    # Strict validation (not the SDK's lenient construction): every field is right.
+    validated = [ChatCompletionChunk.model_validate(chunk) for chunk in chunks]
+    assert len(validated) == 1 + len(tokens) + 2, "the role, one per token, finish, usage"
+    assert validated[0].choices[0].delta.role == "assistant"
+    assert validated[-1].choices == []
+    assert builder.finish(finish_reason="stop")[-1]["choices"], "no usage: no usage chunk"
+    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
+    for chunk in validated:
+        state.handle_chunk(chunk)
+    streamed = state.get_final_completion().choices[0]
+    whole = ChatCompletion.model_validate(
+        builder.whole(tokens, finish_reason="tool_calls", usage=usage)
+    )
+    reply = whole.choices[0]
+    assert reply.finish_reason == streamed.finish_reason == "tool_calls"
+    assert reply.message.content == streamed.message.content
+    in_text = "Think first." if reasoning_field is None else ""
+    assert reply.message.content == in_text + "Then answer."
+    if reasoning_field is not None:
+        assert (reply.message.model_extra or {})[reasoning_field] == "Think first."
+    assert _summary(reply.message.tool_calls) == _summary(streamed.message.tool_calls)
+    assert _summary(reply.message.tool_calls) == [("call_1", "get_weather", '{"city": "Paris"}')]
 
 
 # -- the Responses API ----------------------------------------------------------------------
