@@ -34,7 +34,7 @@ The fields of ``"replay"``:
 After the last piece the body ends normally (the terminating chunk): a transcript that
 ends without ``data: [DONE]`` just ends there, as a provider's would.
 
-Everything here is pure; :mod:`nbstream.local.server` does the writing.
+Everything here is pure; :meth:`nbstream.local.pacing.Pacer.replay` does the sending.
 """
 
 from __future__ import annotations
