@@ -30,6 +30,17 @@ recorded provider transcript, byte for byte (see :mod:`nbstream.local.replay`); 
             "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}],
         }},
     )
+
+What lives where (the package imports nothing from the rest of nbstream, so tests that
+use it are realistic):
+
+- :mod:`.model`, :mod:`.knowledge`: the deterministic answers and how they are chosen
+- :mod:`.chat_chunks`, :mod:`.responses`: pure builders of each API's chunks and events
+- :mod:`.endpoints`: each path's request, stream events and whole reply
+- :mod:`.pacing`: the one paced loop both APIs stream through (delays, faults, stats)
+- :mod:`.http_server`: HTTP only; :mod:`.server`: :class:`LocalServer`
+- :mod:`.options`, :mod:`.faults`, :mod:`.replay`, :mod:`.stats`, :mod:`.wire`: per-request
+  options, injected faults, transcript replays, counters, and the JSON on the wire
 """
 
 from __future__ import annotations
