@@ -317,6 +317,20 @@ def test_a_failed_rerun_leaves_the_conversation_as_it_was(fresh: Kernel) -> None
 
 
 @kernel_test
+def test_a_refusal_is_the_assistants_turn(fresh: Kernel) -> None:
+    fresh.check(
+        "def refusing(messages):\n"
+        "    delta = {'refusal': \"I can't help with that.\"}\n"
+        "    return [{'choices': [{'delta': delta, 'finish_reason': 'stop'}]}]\n"
+        "%chat_config --client refusing"
+    )
+    chat_cell(fresh, f"%%chat\n{Q1}")
+    refusal = "I can't help with that."
+    assert value(fresh, "nbstream.magics.session().history") == [user(Q1), assistant(refusal)]
+    assert value(fresh, "_chat") == ""  # the answer's text: there is none
+
+
+@kernel_test
 def test_what_the_server_receives(fresh: Kernel) -> None:
     out = chat_cell(fresh, "%chat_config --client rec --system 'Be brief.' --temperature 0.5")
     assert "rec: OpenAI at http://127.0.0.1:" in out.stdout

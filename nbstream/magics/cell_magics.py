@@ -176,9 +176,9 @@ class NbstreamMagics(Magics):
         return _PendingCell(prompt, messages, backend, settings, view, cell_id, kept)
 
     def _finish(self, pending: _PendingCell, text: str) -> None:
-        # Only a complete answer joins the conversation; errors have raised by now.
-        answer = text or pending.view.refusal or ""
-        self.session.record(pending.kept, pending.cell_id, pending.prompt, answer)
+        # Only a complete answer joins the conversation; errors have raised by now. Its
+        # reply, not `text`: when the model refuses, the refusal is what it said.
+        self.session.record(pending.kept, pending.cell_id, pending.prompt, pending.view.reply)
         self._ip.user_ns[ANSWER_VARIABLE] = text
 
     def _cell_id(self) -> str | None:
