@@ -17,21 +17,32 @@ __all__ = ["number"]
 
 @overload
 def number(
-    kind: type[int], *, minimum: int, exclusive: bool = ..., what: str | None = ...
+    kind: type[int],
+    *,
+    minimum: int,
+    maximum: int | None = ...,
+    exclusive: bool = ...,
+    what: str | None = ...,
 ) -> Callable[[str], int]: ...
 @overload
 def number(
-    kind: type[float] = ..., *, minimum: float, exclusive: bool = ..., what: str | None = ...
+    kind: type[float] = ...,
+    *,
+    minimum: float,
+    maximum: float | None = ...,
+    exclusive: bool = ...,
+    what: str | None = ...,
 ) -> Callable[[str], float]: ...
 def number(
     kind: type[int] | type[float] = float,
     *,
     minimum: float,
+    maximum: float | None = None,
     exclusive: bool = False,
     what: str | None = None,
 ) -> Callable[[str], float]:
     """An argparse ``type=`` for a finite number of ``kind`` at least ``minimum``
-    (above it, if ``exclusive``).
+    (above it, if ``exclusive``), and at most ``maximum`` when one is given.
 
     ``what`` names the number in the error ("a number of seconds"); by default "a whole
     number" for ``int``, "a number" for ``float``. NaN and infinities are refused: no
@@ -53,9 +64,16 @@ def number(
         Traceback (most recent call last):
           ...
         argparse.ArgumentError: argument --max-tokens: must be a whole number >= 1, got '1.5'
+        >>> number(int, minimum=0, maximum=65535, what="a port number")("70000")
+        Traceback (most recent call last):
+          ...
+        argparse.ArgumentTypeError: must be a port number in 0..65535, got '70000'
     """
     noun = what or ("a whole number" if kind is int else "a number")
-    rule = f"{noun} {'>' if exclusive else '>='} {minimum:g}"
+    if maximum is None:
+        rule = f"{noun} {'>' if exclusive else '>='} {minimum:g}"
+    else:
+        rule = f"{noun} in {minimum:g}..{maximum:g}"
 
     def parse(text: str) -> float:
         try:
@@ -63,6 +81,8 @@ def number(
         except ValueError:
             value = math.nan  # refused below, with the rule, like any other wrong value
         allowed = value > minimum if exclusive else value >= minimum  # False for NaN
+        if maximum is not None:
+            allowed = allowed and value <= maximum
         if not (allowed and math.isfinite(value)):
             raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
         return value

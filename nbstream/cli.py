@@ -137,19 +137,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--port", type=_port, default=0, help="port to listen on (default: a free port)"
+        "--port",
+        type=number(int, minimum=0, maximum=65535, what="a port number"),
+        default=0,
+        help="port to listen on (default: a free port)",
     )
-
-
-def _port(text: str) -> int:
-    # Not arguments.number(): the one option with an upper bound, and its own words.
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be in 0..65535, got {port}")
-    return port
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -449,8 +449,8 @@ def test_copies_keep_the_users_edits_unless_reset(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["demo", "--port", "70000"], "port must be in 0..65535"),
-        (["demo", "--port", "eighty"], "not a port number"),
+        (["demo", "--port", "70000"], "must be a port number in 0..65535, got '70000'"),
+        (["demo", "--port", "eighty"], "must be a port number in 0..65535, got 'eighty'"),
         (["demo", "--browser"], "unrecognized arguments: --browser"),
         (["demo", "--dir"], "expected one argument"),
     ],

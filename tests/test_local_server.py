@@ -1538,4 +1538,4 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit) as exited:
             main(argv)
         assert exited.value.code == 2
-    assert "port must be in 0..65535" in capsys.readouterr().err
+    assert "must be a port number in 0..65535" in capsys.readouterr().err
