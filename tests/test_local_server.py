@@ -48,7 +48,8 @@ from nbstream.local.chat_chunks import ChunkBuilder
 from nbstream.local.faults import INJECTED_CODE, SLOW_FIRST_TOKEN_DELAY
 from nbstream.local.knowledge import DEFAULT, TOPICS
 from nbstream.local.model import Token, choose_topic, prompt_tokens
-from nbstream.local.options import ChatRequest, LocalOptions, make_plan
+from nbstream.local.options import ChatRequest, LocalOptions
+from nbstream.local.plan import make_plan
 from nbstream.local.responses import ResponseBuilder, response_usage
 
 pytestmark = pytest.mark.timeout(60)

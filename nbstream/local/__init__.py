@@ -36,11 +36,13 @@ use it are realistic):
 
 - :mod:`.model`, :mod:`.knowledge`: the deterministic answers and how they are chosen
 - :mod:`.chat_chunks`, :mod:`.responses`: pure builders of each API's chunks and events
+- :mod:`.options`: a request and its per-request options, validated; :mod:`.plan`: the
+  reply to send for it (tokens, pacing, fault)
 - :mod:`.endpoints`: each path's request, stream events and whole reply
 - :mod:`.pacing`: the one paced loop both APIs stream through (delays, faults, stats)
 - :mod:`.http_server`: HTTP only; :mod:`.server`: :class:`LocalServer`
-- :mod:`.options`, :mod:`.faults`, :mod:`.replay`, :mod:`.stats`, :mod:`.wire`: per-request
-  options, injected faults, transcript replays, counters, and the JSON on the wire
+- :mod:`.faults`, :mod:`.replay`, :mod:`.stats`, :mod:`.wire`: injected faults, transcript
+  replays, counters, and the JSON on the wire
 """
 
 from __future__ import annotations

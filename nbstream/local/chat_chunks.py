@@ -11,7 +11,7 @@ to send and when, this module decides what it holds. A streamed reply is a seque
     the end:        delta {}, with the finish reason
     the usage:      no choices, only usage (if stream_options.include_usage asks)
 
-:class:`ChunkBuilder` turns the tokens of a :class:`~nbstream.local.options.Plan` into
+:class:`ChunkBuilder` turns the tokens of a :class:`~nbstream.local.plan.Plan` into
 these chunks one token at a time, so the server can pace them and inject faults between
 any two; the shapes themselves are :mod:`nbstream.local.wire`'s.
 """

@@ -1,7 +1,7 @@
 """The two POST endpoints: how each reads a request, and what it sends for a plan.
 
 ``POST /v1/chat/completions`` and ``POST /v1/responses`` answer the same plan (see
-:mod:`nbstream.local.options`) in their own wire format. The pure builders decide what the
+:mod:`nbstream.local.plan`) in their own wire format. The pure builders decide what the
 JSON holds (:class:`~nbstream.local.chat_chunks.ChunkBuilder`,
 :class:`~nbstream.local.responses.ResponseBuilder`); here each endpoint's output is encoded
 as its server-sent events and given to :class:`~nbstream.local.pacing.Pacer` as
@@ -19,8 +19,9 @@ from nbstream.local import wire
 from nbstream.local.chat_chunks import ChunkBuilder
 from nbstream.local.faults import injected_error
 from nbstream.local.model import Token
-from nbstream.local.options import ChatRequest, Plan, parse_request, parse_responses_request
+from nbstream.local.options import ChatRequest, parse_request, parse_responses_request
 from nbstream.local.pacing import Events
+from nbstream.local.plan import Plan
 from nbstream.local.responses import ResponseBuilder, event_sse, response_usage
 from nbstream.local.wire import JSON
 

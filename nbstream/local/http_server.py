@@ -27,8 +27,8 @@ from nbstream.local import wire
 from nbstream.local.endpoints import ENDPOINTS
 from nbstream.local.faults import http_fault
 from nbstream.local.model import MODEL
-from nbstream.local.options import make_plan
 from nbstream.local.pacing import ClientGone, Pacer
+from nbstream.local.plan import make_plan
 from nbstream.local.stats import ServerStats
 from nbstream.local.validation import RequestError
 

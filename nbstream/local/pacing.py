@@ -27,7 +27,7 @@ from typing import Protocol
 
 from nbstream.local.faults import MALFORMED_BODY, MALFORMED_EVENT
 from nbstream.local.model import Token
-from nbstream.local.options import Plan
+from nbstream.local.plan import Plan
 from nbstream.local.replay import Replay
 from nbstream.local.stats import ServerStats
 

@@ -17,7 +17,7 @@ module decides how it looks. A streamed reply is a sequence of typed events, eac
 
 Reasoning streams as a reasoning *summary*, which is what OpenAI's reasoning models show
 (their raw reasoning is never sent). :class:`ResponseBuilder` turns the tokens of a
-:class:`~nbstream.local.options.Plan` into these events one token at a time, so the
+:class:`~nbstream.local.plan.Plan` into these events one token at a time, so the
 server can pace them and inject faults between any two.
 """
 

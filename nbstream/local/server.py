@@ -4,7 +4,7 @@ Two APIs are served: chat completions (``POST /v1/chat/completions``) and the Re
 API (``POST /v1/responses``), streamed or not, and ``GET /v1/models``. Each token of the
 plan is one chunk (one delta event), whether it is reasoning (in ``reasoning_content``,
 ``reasoning`` or ``<think>`` content; a reasoning summary in the Responses API), answer
-text or a piece of a tool call; see :mod:`nbstream.local.options` for how they are chosen.
+text or a piece of a tool call; see :mod:`nbstream.local.plan` for how they are chosen.
 
 Either endpoint can instead replay a recorded provider transcript, byte for byte and cut
 where the request says (see :mod:`nbstream.local.replay`): a test and demo feature for
@@ -12,7 +12,8 @@ everything the local model itself never sends.
 
 The work is shared out, one job per module:
 
-- :mod:`nbstream.local.options` validates a request and plans the reply;
+- :mod:`nbstream.local.options` validates a request, :mod:`nbstream.local.plan` plans
+  the reply;
 - :mod:`nbstream.local.chat_chunks` and :mod:`nbstream.local.responses` build each API's
   JSON, purely, and :mod:`nbstream.local.endpoints` encodes it as each API's events;
 - :mod:`nbstream.local.pacing` sends them over time: one paced loop for both APIs, with

@@ -1,0 +1,169 @@
+"""Plan the reply to a request: which tokens, how fast, which fault.
+
+A reply is one sequence of :class:`~nbstream.local.model.Token`: the reasoning (if
+asked for), then the answer text, then the tool calls (if asked for). Every token is
+one streamed delta and one count in ``usage.completion_tokens``, whatever its kind, so
+pacing (``tokens_per_second``, ``first_token_delay``), faults (``fault_after``) and
+``max_tokens`` all count through the reasoning, the answer and the tool calls together,
+as they would on a real reasoning model: a fault may strike while the model is still
+thinking.
+
+The request has been validated already (see :mod:`nbstream.local.options`); a request
+whose options hold ``"replay"`` gets no plan: the server sends the given transcript
+instead (see :mod:`nbstream.local.replay`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nbstream.local.faults import (
+    MID_STREAM_FAULTS,
+    SLOW_FIRST_TOKEN_DELAY,
+    Fault,
+    default_fault_after,
+)
+from nbstream.local.model import (
+    Token,
+    answer,
+    default_reasoning,
+    long_answer,
+    prompt_tokens,
+    tokenize,
+)
+from nbstream.local.options import ChatRequest
+
+__all__ = ["Plan", "make_plan"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to send in reply to one request, resolved against the server's settings."""
+
+    tokens: list[Token]  # reasoning, answer, tool calls: one delta each
+    finish_reason: str  # "stop", "length" (cut by max_tokens), "tool_calls" or as asked
+    prompt_tokens: int
+    tokens_per_second: float  # 0: as fast as possible
+    first_token_delay: float
+    fault: Fault | None
+    fault_after: int  # tokens sent before a mid-stream fault strikes
+    reasoning_field: str | None = None  # the delta field of reasoning; None: in content
+    has_reasoning: bool = False  # usage then reports completion_tokens_details
+    null_content: bool = False  # a reply of tool calls only: "content" is null
+
+    @property
+    def reasoning_tokens(self) -> int:
+        """How many of the tokens are reasoning (including ``<think>`` tags)."""
+        return sum(1 for token in self.tokens if token.kind == "reasoning")
+
+
+def make_plan(request: ChatRequest, *, tokens_per_second: float, first_token_delay: float) -> Plan:
+    """Resolve a request against the server's pacing into the exact reply to send.
+
+    ``max_tokens``, ``fault_after`` and the pacing count every token of the reply, be it
+    reasoning, answer or tool call (see the module's docstring).
+    """
+    options = request.options
+    think = options.reasoning_format == "think"
+    tokens = _reply_tokens(request)
+    # Decided before any cut: a reply meant to be only tool calls has null content.
+    null_content = (
+        options.tool_calls is not None
+        and not think
+        and not any(token.kind == "content" for token in tokens)
+    )
+    finish_reason = "stop" if options.tool_calls is None else "tool_calls"
+    if request.max_tokens is not None and len(tokens) > request.max_tokens:
+        tokens = tokens[: request.max_tokens]
+        finish_reason = "length"
+    if options.finish_reason is not None:
+        finish_reason = options.finish_reason
+
+    delay = first_token_delay
+    if options.first_token_delay is not None:
+        delay = options.first_token_delay
+    elif options.fault == "slow_first_token":
+        delay = max(first_token_delay, SLOW_FIRST_TOKEN_DELAY)
+
+    fault_after = len(tokens)
+    if options.fault in MID_STREAM_FAULTS:
+        wanted = options.fault_after
+        fault_after = min(
+            default_fault_after(len(tokens)) if wanted is None else wanted, len(tokens)
+        )
+
+    return Plan(
+        tokens=tokens,
+        finish_reason=finish_reason,
+        prompt_tokens=prompt_tokens(request.messages),
+        tokens_per_second=(
+            tokens_per_second if options.tokens_per_second is None else options.tokens_per_second
+        ),
+        first_token_delay=delay,
+        fault=options.fault,
+        fault_after=fault_after,
+        reasoning_field=(
+            None
+            if options.reasoning is None or think
+            else options.reasoning_format or "reasoning_content"
+        ),
+        has_reasoning=options.reasoning is not None,
+        null_content=null_content,
+    )
+
+
+def _reply_tokens(request: ChatRequest) -> list[Token]:
+    """Every token of the reply, uncut: reasoning, answer text, tool calls."""
+    options = request.options
+    if options.text is not None:
+        text = options.text
+    elif options.answer_tokens is not None:
+        text = long_answer(options.answer_tokens)
+    elif options.tool_calls is not None:
+        text = ""  # a model that calls tools usually says nothing
+    else:
+        text = answer(request.messages)
+
+    reasoning = options.reasoning
+    if reasoning is True:
+        reasoning = default_reasoning(request.messages)
+    if reasoning is None:
+        tokens = [Token(piece) for piece in tokenize(text)]
+    elif options.reasoning_format == "think":
+        tokens = _think(reasoning, text)
+    else:
+        tokens = [Token(piece, "reasoning") for piece in tokenize(reasoning)]
+        tokens.extend(Token(piece) for piece in tokenize(text))
+
+    # Ids count on from the calls already in the conversation, so they never repeat in it.
+    first = 1 + _earlier_tool_calls(request.messages)
+    for index, call in enumerate(options.tool_calls or ()):
+        tokens.append(Token(call.name, "tool_call", call=index, call_id=f"call_{first + index}"))
+        tokens.extend(Token(piece, "arguments", call=index) for piece in tokenize(call.arguments))
+    return tokens
+
+
+def _think(reasoning: str, text: str) -> list[Token]:
+    """Reasoning inside the content, as ``<think>...</think>``, tokenized with the answer.
+
+    The tags are split across tokens like any other text (``"<"``, ``"think"``, ``">"``).
+    Tokens that begin inside the ``<think>`` block count as reasoning.
+    """
+    block = f"<think>{reasoning}</think>\n\n"
+    tokens: list[Token] = []
+    start = 0
+    for piece in tokenize(block + text):
+        tokens.append(Token(piece, "reasoning" if start < len(block) else "content"))
+        start += len(piece)
+    return tokens
+
+
+def _earlier_tool_calls(messages: Sequence[Mapping[str, Any]]) -> int:
+    """How many tool calls the assistant made in earlier turns of the conversation."""
+    return sum(
+        len(message["tool_calls"])
+        for message in messages
+        if message.get("role") == "assistant" and isinstance(message.get("tool_calls"), list)
+    )
