@@ -69,6 +69,9 @@ class AnswerStats(TypedDict):
         prompt_tokens: The provider's count, or None.
         completion_tokens: The provider's count, or None.
         finish_reason: Why the model stopped (``"stop"``, ``"length"``…), or None.
+        rounds: How many answers the model streamed for this question: 1, plus one
+            after each round of tool calls.
+        tool_calls: How many tool calls it made in all.
 
     Example:
         >>> from nbstream import Chat
@@ -88,6 +91,8 @@ class AnswerStats(TypedDict):
     prompt_tokens: int | None
     completion_tokens: int | None
     finish_reason: str | None
+    rounds: int
+    tool_calls: int
 
 
 class _Text:
@@ -342,8 +347,11 @@ class AnswerAccumulator:
             return None
         return round(tokens / elapsed, 1)
 
-    def stats(self, model: str) -> AnswerStats:
+    def stats(self, model: str, *, rounds: int = 1, tool_calls: int = 0) -> AnswerStats:
         """The footer's figures for an answer from ``model``; call after :meth:`end`.
+
+        ``rounds`` and ``tool_calls`` count the whole exchange this answer ends (a chat
+        running tools streams several answers to one question).
 
         Example:
             >>> answer = AnswerAccumulator()
@@ -361,6 +369,8 @@ class AnswerAccumulator:
             prompt_tokens=usage.prompt_tokens if usage is not None else None,
             completion_tokens=self._completion_tokens(),
             finish_reason=self._finish,
+            rounds=rounds,
+            tool_calls=tool_calls,
         )
 
     def _completion_tokens(self) -> int | None:

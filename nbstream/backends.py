@@ -81,9 +81,12 @@ class Backend:
     is_async: bool = False
     secrets: tuple[str, ...] = ()
 
-    def open(self, messages: list[dict[str, Any]]) -> object:
+    def open(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> object:
         """Start an answer: a sync source, or (when :attr:`is_async`) an awaitable of one.
 
+        ``tools`` are the OpenAI tool dicts the model may call (none: a plain answer).
         Called in a worker thread for sync backends; it may block on the network.
         """
         raise NotImplementedError
@@ -114,12 +117,16 @@ class OpenAIBackend(Backend):
         self.is_async = isinstance(client, openai.AsyncOpenAI)
         self.secrets = api_keys_of(client)
 
-    def open(self, messages: list[dict[str, Any]]) -> object:
+    def open(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> object:
+        extra: dict[str, Any] = {"tools": tools} if tools else {}
         return self._client.chat.completions.create(
             model=self.model_name,
             # Plain dicts are what the API takes; the SDK's TypedDicts only describe them.
             messages=cast(Any, messages),
             stream=True,
+            **extra,
             **self._params,
         )
 
@@ -127,6 +134,7 @@ class OpenAIBackend(Backend):
 class FunctionBackend(Backend):
     """A function of the message list returning text chunks, an async iterable, or an
     OpenAI stream (``async def`` functions and async generators run on the event loop).
+    A function with a ``tools`` parameter also gets the tools the model may call.
 
     Example:
         >>> async def reply(messages):
@@ -145,8 +153,17 @@ class FunctionBackend(Backend):
         # An object with an `async def __call__` counts too.
         call = function if inspect.isroutine(function) else type(function).__call__
         self.is_async = inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
+        try:
+            self._takes_tools = "tools" in inspect.signature(function).parameters
+        except (TypeError, ValueError):  # some builtins and C callables have none
+            self._takes_tools = False
 
-    def open(self, messages: list[dict[str, Any]]) -> object:
+    def open(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> object:
+        # A function that declares a `tools` parameter is offered the tools too.
+        if tools and self._takes_tools:
+            return self._function(messages, tools=tools)
         return self._function(messages)
 
 

@@ -237,6 +237,8 @@ def test_stats_gather_the_footers_figures(clock: FakeClock) -> None:
         "prompt_tokens": 12,
         "completion_tokens": 30,
         "finish_reason": "stop",
+        "rounds": 1,
+        "tool_calls": 0,
     }
 
 

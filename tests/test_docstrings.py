@@ -40,6 +40,7 @@ PUBLIC_MODULES = (
     "nbstream.answer",
     "nbstream.chat",
     "nbstream.local",
+    "nbstream.tools",
     # The exceptions (all re-exported at the top too) and the %%chat session.
     "nbstream.errors",
     "nbstream.magics",

@@ -140,6 +140,7 @@ def start(
     backend: Backend,
     messages: list[dict[str, Any]],
     loop: asyncio.AbstractEventLoop,
+    tools: list[dict[str, Any]] | None = None,
 ) -> None:
     """Start producing ``run`` in the background and return at once.
 
@@ -147,11 +148,11 @@ def start(
     event loop, where an ``AsyncOpenAI`` client's connections live).
     """
     if backend.is_async:
-        _start_task(run, _produce_async(run, backend, backend.open(messages)), loop)
+        _start_task(run, _produce_async(run, backend, backend.open(messages, tools)), loop)
     else:
         threading.Thread(
             target=_produce_sync,
-            args=(run, backend, messages, loop),
+            args=(run, backend, messages, loop, tools),
             name="nbstream-chat-answer",
             daemon=True,
         ).start()
@@ -162,10 +163,11 @@ def _produce_sync(
     backend: Backend,
     messages: list[dict[str, Any]],
     loop: asyncio.AbstractEventLoop,
+    tools: list[dict[str, Any]] | None,
 ) -> None:
     source: object = None
     try:
-        source = open_within(lambda: backend.open(messages), run.idle_timeout, close_quietly)
+        source = open_within(lambda: backend.open(messages, tools), run.idle_timeout, close_quietly)
         if _is_async_result(source):
             # A plain function that returned a coroutine or an async iterable (e.g. a
             # lambda around an AsyncOpenAI call): the event loop takes over.

@@ -8,11 +8,13 @@ messages the user sets. See ``docs/chat-protocol.md``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
 from nbstream.answer import AnswerStats
 from nbstream.tool_calls import ToolCall
+from nbstream.tools.calls import CallStatus
 
 __all__ = [
     "Turn",
@@ -25,6 +27,8 @@ __all__ = [
 ]
 
 TurnStatus = Literal["streaming", "done", "stopped", "error"]
+# Turns still being written: not part of the history until they end.
+_IN_FLIGHT = ("streaming", "pending", "waiting", "running")
 _ROLES = ("system", "user", "assistant", "tool")
 
 
@@ -35,12 +39,21 @@ class _TurnBase(TypedDict):
 
 
 class Turn(_TurnBase, total=False):
-    """One message of the displayed conversation (assistant turns carry the extras)."""
+    """One message of the displayed conversation (assistant and tool turns carry extras).
 
-    status: TurnStatus
+    A tool turn is one call's card and result: ``tool_call_id`` and ``name`` say which
+    call, ``status`` where it is (see :mod:`nbstream.tools.calls`), ``duration`` how long
+    it ran, and ``note`` why it ended as it did. An assistant turn's ``note`` says why
+    the exchange ended early (the round limit).
+    """
+
+    status: TurnStatus | CallStatus
     reasoning: str
     tool_calls: list[ToolCall]
     tool_call_id: str
+    name: str
+    duration: float | None
+    note: str | None
     error: str | None
     stats: AnswerStats | None
 
@@ -55,7 +68,7 @@ def to_messages(system: str | None, turns: Iterable[Turn]) -> list[dict[str, Any
     if system:
         messages.append({"role": "system", "content": system})
     for turn in turns:
-        if turn.get("status") == "streaming":
+        if turn.get("status") in _IN_FLIGHT:
             continue
         message: dict[str, Any] = {"role": turn["role"], "content": turn["content"]}
         calls = turn.get("tool_calls") or []
@@ -141,8 +154,21 @@ def turns_from_messages(messages: object, next_id: Iterable[int]) -> tuple[str |
             if not isinstance(call_id, str):
                 raise TypeError(f"{where}['tool_call_id'] must be a str")
             turn["tool_call_id"] = call_id
+            turn["name"] = _name_of_call(turns, call_id)
+            turn["status"] = "done"
+            turn["duration"] = None
+            turn["note"] = None
         turns.append(turn)
     return system, turns
+
+
+def _name_of_call(turns: list[Turn], call_id: str) -> str:
+    """The tool an earlier assistant turn called with ``call_id`` ("" if none did)."""
+    for turn in reversed(turns):
+        for call in turn.get("tool_calls") or ():
+            if call["id"] == call_id:
+                return call["name"]
+    return ""
 
 
 def _text_content(content: object, where: str) -> str:
@@ -190,22 +216,45 @@ _HEADINGS = {"user": "User", "assistant": "Assistant", "tool": "Tool result"}
 
 
 def export_markdown(system: str | None, turns: Iterable[Turn]) -> str:
-    """The conversation as a Markdown document (reasoning left out, like in copies)."""
+    """The conversation as a Markdown document (reasoning left out, like in copies).
+
+    Each tool call shows its arguments, and each result the text the model got back.
+    """
     parts: list[str] = []
     if system:
         parts.append(f"## System\n\n{system}")
     for turn in turns:
-        if turn.get("status") == "streaming":
+        if turn.get("status") in _IN_FLIGHT:
+            continue
+        if turn["role"] == "tool":
+            parts.append(_tool_result_markdown(turn))
             continue
         body = turn["content"]
         for call in turn.get("tool_calls") or []:
-            body += f"\n\nTool call `{call['name']}`:\n\n```json\n{call['arguments']}\n```"
+            body += f"\n\nTool call `{call['name']}`:\n\n{_fenced(call['arguments'], 'json')}"
         if turn.get("status") == "stopped":
             body += "\n\n*(stopped)*"
         elif turn.get("status") == "error":
             body += f"\n\n*(failed: {turn.get('error')})*"
+        if turn.get("note"):
+            body += f"\n\n*({turn.get('note')})*"
         parts.append(f"## {_HEADINGS[turn['role']]}\n\n{body.strip()}")
     return "\n\n".join(parts) + "\n"
+
+
+def _tool_result_markdown(turn: Turn) -> str:
+    name = turn.get("name")
+    heading = f"## {_HEADINGS['tool']}" + (f" (`{name}`)" if name else "")
+    status = turn.get("status")
+    flag = f"\n\n*({status})*" if status in ("error", "denied", "cancelled") else ""
+    return f"{heading}\n\n{_fenced(turn['content'], '')}{flag}"
+
+
+def _fenced(text: str, language: str) -> str:
+    """``text`` in a code fence longer than any run of backticks inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"
 
 
 def export_json(system: str | None, turns: Iterable[Turn]) -> str:

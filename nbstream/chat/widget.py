@@ -3,45 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import pathlib
-import threading
 from typing import Any, Literal, cast
 
 import traitlets
 
-from nbstream.answer import AnswerAccumulator
-from nbstream.backends import Backend, resolve_backend
+from nbstream.backends import resolve_backend
 from nbstream.chat.answer import Answer
-from nbstream.chat.run import AnswerRun, Outcome, event_loop_thread, start
+from nbstream.chat.rounds import ChatRounds, RoundSettings, running_loop, user_text
 from nbstream.chat.turns import (
-    Turn,
+    TurnStatus,
     export_json,
     export_markdown,
-    request_messages,
     to_messages,
     turns_from_messages,
 )
-from nbstream.delivery import DeltaChannel, Message
 from nbstream.errors import StreamInProgressError
 from nbstream.saved_output import StaticCopy
 from nbstream.sources.idle import check_idle_timeout
 from nbstream.static_html import conversation_to_html
-from nbstream.tool_calls import ToolCall
-from nbstream.widget_sync import ChannelText, ProtocolWidget
+from nbstream.tools import DEFAULT_RESULT_LIMIT, Tool, tools_from
+from nbstream.tools.calls import Approve
 
 __all__ = ["Chat"]
 
 _STATIC = pathlib.Path(__file__).parent.parent / "static"
 _log = logging.getLogger("nbstream")
 
-# What a turn's start and end set, in one state message each (docs/chat-protocol.md).
-_TURN_KEYS = ("_turns", "is_streaming", "_stream", "_live_text", "_live_reasoning", "_live_tools")
-_BUSY = "an answer is already streaming: wait for it, or stop it first (chat.stop())"
 
-
-class Chat(StaticCopy, ProtocolWidget):
+class Chat(StaticCopy, ChatRounds):
     """A chat with a model, in one cell: history, input, stop, regenerate, and stats.
 
     Example::
@@ -75,6 +66,18 @@ class Chat(StaticCopy, ProtocolWidget):
         static_copy: After each answer, also put the conversation, rendered and
             sanitized, into the outputs that show the chat (``text/html``), so it stays
             readable where widgets are not (nbconvert, GitHub, an untrusted notebook).
+        tools: Python functions the model may call (sync or ``async def``; their
+            schema comes from the signature, type hints and docstring), ``(OpenAI tool
+            dict, function)`` pairs, or :class:`nbstream.tools.Tool` objects. A call
+            runs in the kernel, so it sees the notebook's variables; its result, or its
+            failure, goes back to the model, and the answer goes on.
+        approve: False runs every call; True waits for Allow / Deny in the widget;
+            a function ``(name, arguments) -> bool`` decides in Python (scripts, ``ask``).
+            A denied call tells the model "denied by the user".
+        max_tool_rounds: At most this many rounds of tool calls per question; then
+            the answer ends with a note saying so.
+        tool_result_limit: Characters of a tool's result the model gets (the rest is
+            cut, with a note).
         **params: Passed to ``chat.completions.create``. ``stream_options`` defaults to
             ``{"include_usage": True}`` so the footer can show token usage; pass
             ``stream_options=None`` for a server that rejects it.
@@ -90,16 +93,9 @@ class Chat(StaticCopy, ProtocolWidget):
     _esm = _STATIC / "widget.js"  # one bundle for both widgets (js/src/index.ts)
     _css = _STATIC / "widget.css"
 
-    system = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     model_name = traitlets.Unicode("").tag(sync=True)
     backend = traitlets.Unicode("").tag(sync=True)
-    is_streaming = traitlets.Bool(False).tag(sync=True)
     allow_images = traitlets.Bool(False).tag(sync=True)
-    _turns = traitlets.List(traitlets.Dict()).tag(sync=True)
-    _stream = traitlets.Int(0).tag(sync=True)
-    _live_text = ChannelText("", channel="_text_channel").tag(sync=True)
-    _live_reasoning = ChannelText("", channel="_reasoning_channel").tag(sync=True)
-    _live_tools = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     def __init__(
         self,
@@ -110,27 +106,38 @@ class Chat(StaticCopy, ProtocolWidget):
         allow_images: bool = False,
         idle_timeout: float | None = None,
         static_copy: bool = True,
+        tools: list[Any] | None = None,
+        approve: bool | Approve = False,
+        max_tool_rounds: int = 8,
+        tool_result_limit: int = DEFAULT_RESULT_LIMIT,
         **params: Any,
     ) -> None:
         if system is not None and not isinstance(system, str):
             raise TypeError(f"system must be a str or None, got {type(system).__name__}")
         check_idle_timeout(idle_timeout)
-        self._idle_timeout = idle_timeout
+        if not (isinstance(approve, bool) or callable(approve)):
+            raise TypeError(
+                "approve must be True (ask in the widget), False (run every call), or a "
+                f"function (name, arguments) -> bool; got {type(approve).__name__}"
+            )
+        limits = {"max_tool_rounds": max_tool_rounds, "tool_result_limit": tool_result_limit}
+        for name, value in limits.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
         self._static_copy = static_copy
-        self._backend: Backend = resolve_backend(client, model, params)
-        self._lock = threading.RLock()  # guards _turns and _run; never taken inside a run's lock
-        self._ids = itertools.count(1)
-        self._run: AnswerRun | None = None
-        self._answer_id = 0  # the turn the running (or last) answer fills
-        self._busy = False  # from a turn's start until its end is fully written
-        self._text_channel = DeltaChannel(self._send_custom, lane="text")
-        self._reasoning_channel = DeltaChannel(self._send_custom, lane="reasoning")
-        # The kernel's event loop (cells run on it): where AsyncOpenAI clients live.
-        self._loop = _running_loop()
+        backend = resolve_backend(client, model, params)
         super().__init__(
+            RoundSettings(
+                backend=backend,
+                tools=tools_from(tools),
+                approve=approve,
+                max_tool_rounds=max_tool_rounds,
+                tool_result_limit=tool_result_limit,
+                idle_timeout=idle_timeout,
+            ),
             system=system,
-            model_name=self._backend.model_name,
-            backend=self._backend.label,
+            model_name=backend.model_name,
+            backend=backend.label,
             allow_images=allow_images,
         )
         self.on_msg(self._on_browser_msg)
@@ -189,7 +196,7 @@ class Chat(StaticCopy, ProtocolWidget):
                 streaming = turn.get("status") == "streaming"
                 return Answer(
                     text=self._live_text if streaming else turn["content"],
-                    status=turn.get("status", "done"),
+                    status=cast(TurnStatus, turn.get("status", "done")),
                     reasoning=self._live_reasoning if streaming else turn.get("reasoning", ""),
                     tool_calls=list(turn.get("tool_calls") or []),
                     error=turn.get("error"),
@@ -212,7 +219,7 @@ class Chat(StaticCopy, ProtocolWidget):
             chat.send("What is nbstream?")  # returns at once
             chat.is_streaming  # True until the answer ends; chat.last_answer grows
         """
-        self._start(_user_text(text))
+        self._start(user_text(text))
 
     def ask(self, text: str) -> str:
         """Ask ``text`` and wait for the answer; return its text (for scripts and tests).
@@ -227,17 +234,22 @@ class Chat(StaticCopy, ProtocolWidget):
             >>> chat.ask("Hello")
             'You said: Hello'
         """
-        text = _user_text(text)
-        if self._backend.is_async and _running_loop() is self._answer_loop():
+        text = user_text(text)
+        if self._backend.is_async and running_loop() is self._answer_loop():
             raise RuntimeError(
                 "chat.ask() would block the event loop this async client's answer runs on; "
                 "use `await chat.asend(text)` instead"
             )
-        run = self._start(text, blocking=True)
+        if self._tools and self._settings.approve is True:
+            raise RuntimeError(
+                "chat.ask() waits in this cell, so it cannot also take the widget's Allow / "
+                "Deny: use chat.send(text), or approve=a function (name, arguments) -> bool"
+            )
+        exchange = self._start(text, blocking=True)
         try:
-            return run.future.result()
+            return exchange.future.result()
         except KeyboardInterrupt:
-            run.stop()  # an interrupted wait stops the answer too
+            self.stop()  # an interrupted wait stops the answer too
             raise
 
     async def asend(self, text: str) -> str:
@@ -250,11 +262,11 @@ class Chat(StaticCopy, ProtocolWidget):
             chat = Chat(openai.AsyncOpenAI(), model="gpt-4o-mini")
             text = await chat.asend("What is nbstream?")
         """
-        run = self._start(_user_text(text))
+        exchange = self._start(user_text(text))
         try:
-            return await asyncio.wrap_future(run.future)
+            return await asyncio.wrap_future(exchange.future)
         except asyncio.CancelledError:
-            run.stop()
+            self.stop()
             raise
 
     def stop(self) -> bool:
@@ -262,7 +274,9 @@ class Chat(StaticCopy, ProtocolWidget):
 
         Takes effect at once: the answer is marked stopped, then its producer is
         cancelled, which closes the upstream HTTP stream (so the provider stops
-        generating).
+        generating). During tool calls, nothing more runs: waiting approvals end,
+        async tools are cancelled, and a sync tool still running (it cannot be killed)
+        has its result dropped; each call's card says which.
 
         Example::
 
@@ -270,8 +284,43 @@ class Chat(StaticCopy, ProtocolWidget):
             chat.stop()  # True: the story so far stays, marked as stopped
         """
         with self._lock:
-            run = self._run
-        return run is not None and run.stop()
+            exchange = self._exchange
+            if exchange is None or exchange.done:
+                return False
+            exchange.stopped = True
+            tools, run = exchange.tools, exchange.run
+        if tools is None:
+            return run is not None and run.stop()
+        tools.stop()  # its cards show at once (through _show_tools)
+        with self._lock:
+            self._end_exchange(exchange, self._current_turns())
+            exchange.settle(self._last_reply())
+        self._update_static_copy()
+        return True
+
+    @property
+    def tools(self) -> list[Tool]:
+        """The tools the model may call; settable (as ``Chat(tools=...)`` takes them).
+
+        A change applies from the next request on.
+
+        Example:
+            >>> def add(a: int, b: int) -> int:
+            ...     "Add two integers."
+            ...     return a + b
+            >>> chat = Chat(lambda messages: ["Hi"])
+            >>> chat.tools = [add]
+            >>> [tool.name for tool in chat.tools]
+            ['add']
+        """
+        with self._lock:
+            return list(self._tools.values())
+
+    @tools.setter
+    def tools(self, tools: list[Any] | None) -> None:
+        checked = {tool.name: tool for tool in tools_from(tools)}
+        with self._lock:
+            self._tools = checked
 
     def regenerate(self) -> None:
         """Answer the last user message again, replacing the answer after it.
@@ -337,107 +386,6 @@ class Chat(StaticCopy, ProtocolWidget):
                 return export_json(self.system, turns)
         raise ValueError(f"format must be 'markdown' or 'json', got {format!r}")
 
-    # -- turns --------------------------------------------------------------------------
-
-    def _start(
-        self, text: str | None, *, edit: int | None = None, blocking: bool = False
-    ) -> AnswerRun:
-        """Begin an answer: to new user ``text``, to an edit of user turn ``edit``, or
-        (``text`` None) again to the last user message."""
-        with self._lock:
-            self._refuse_if_streaming()
-            turns = self._current_turns()
-            if edit is not None:
-                turns = _replace_user_turn(turns, edit, cast(str, text), next(self._ids))
-            elif text is not None:
-                turns.append(Turn(id=next(self._ids), role="user", content=text))
-            else:
-                turns = _up_to_last_user_turn(turns)
-            request = request_messages(to_messages(self.system, turns))
-            answer = Turn(
-                id=next(self._ids),
-                role="assistant",
-                content="",
-                status="streaming",
-                reasoning="",
-                tool_calls=[],
-                error=None,
-                stats=None,
-            )
-            run = AnswerRun(AnswerAccumulator(), _Sink(self), self._idle_timeout)
-            self._run = run
-            self._answer_id = answer["id"]
-            self._busy = True
-            stream = self._stream + 1
-            # One state message starts the turn (docs/chat-protocol.md).
-            with self._delivered(_TURN_KEYS):
-                self._turns = cast(list[dict[str, Any]], [*turns, answer])
-                self.is_streaming = True
-                self._stream = stream
-                self._live_text = ""
-                self._live_reasoning = ""
-                self._live_tools = []
-            # Channels first: a resync may be answered on another thread at any moment.
-            self._text_channel.begin(stream)
-            self._reasoning_channel.begin(stream)
-            self.send_state(list(_TURN_KEYS))
-        loop = self._answer_loop()
-        if blocking and _running_loop() is loop:
-            # ask() blocks this loop: a function that turns out to be async must not
-            # need it.
-            loop = event_loop_thread()
-        start(run, self._backend, request, loop)
-        return run
-
-    def _refuse_if_streaming(self) -> None:
-        # `_busy` (not the run's own state) so that a new turn never starts while the
-        # last one's end is still being written.
-        if self._busy:
-            raise StreamInProgressError(_BUSY)
-
-    def _current_turns(self) -> list[Turn]:
-        return [cast(Turn, dict(turn)) for turn in self._stored("_turns") or ()]
-
-    def _answer_loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop if self._loop is not None else event_loop_thread()
-
-    # -- what the running answer reports (through _Sink, under the run's lock) ---------
-
-    def _finish(self, run: AnswerRun, outcome: Outcome, error: str | None) -> None:
-        answer = run.answer
-        with self._lock:
-            # Store the final texts before the channels let go of them, so a resync
-            # answered meanwhile on another thread never sees a blank answer.
-            with self._delivered(("_live_text", "_live_reasoning")):
-                self._live_text = answer.reply
-                self._live_reasoning = answer.reasoning
-            self._text_channel.end(error)
-            self._reasoning_channel.end(None)
-            turns = [
-                Turn(
-                    id=turn["id"],
-                    role="assistant",
-                    content=answer.reply,
-                    status="done" if outcome == "done" else outcome,
-                    reasoning=answer.reasoning,
-                    tool_calls=answer.tool_calls,
-                    error=error,
-                    stats=answer.stats(self._backend.model_name),
-                )
-                if turn["id"] == self._answer_id
-                else turn
-                for turn in self._current_turns()
-            ]
-            with self._delivered(_TURN_KEYS):
-                self._turns = cast(list[dict[str, Any]], turns)
-                self.is_streaming = False
-                self._live_text = ""
-                self._live_reasoning = ""
-                self._live_tools = []
-            self.send_state(list(_TURN_KEYS))
-            self._busy = False
-        self._update_static_copy()
-
     # -- the static copy in saved outputs (see nbstream.saved_output) -------------------
 
     def _static_markdown(self) -> str | None:
@@ -456,11 +404,6 @@ class Chat(StaticCopy, ProtocolWidget):
 
     # -- the browser --------------------------------------------------------------------
 
-    def _send_custom(self, message: Message) -> None:
-        # `send` is the chat's own (send a message to the model); ipywidgets' custom
-        # message send is the parent's.
-        super().send(message)
-
     def _on_browser_msg(self, _widget: object, content: Any, _buffers: object) -> None:
         # With kernel subshells (ipykernel 7 + JupyterLab 4.4+) this runs on another
         # thread, at once, even while a cell is busy: that is what makes Stop immediate.
@@ -477,72 +420,13 @@ class Chat(StaticCopy, ProtocolWidget):
             elif kind == "regenerate":
                 self.regenerate()
             elif kind == "edit":
-                self._start(_user_text(str(content.get("text", ""))), edit=content.get("id"))
+                self._start(user_text(str(content.get("text", ""))), edit=content.get("id"))
             elif kind == "clear":
                 self.clear()
+            elif kind == "approve":
+                self._answer_approval(str(content.get("call_id", "")), content.get("allow") is True)
         except (StreamInProgressError, ValueError) as exc:
             self._send_custom({"kind": "notice", "text": str(exc)})
         except Exception as exc:
             _log.exception("nbstream Chat could not handle %r from the browser", kind)
             self._send_custom({"kind": "notice", "text": f"{type(exc).__name__}: {exc}"})
-
-    def _resync(self, lane: object) -> None:
-        channel, key = (
-            (self._reasoning_channel, "_live_reasoning")
-            if lane == "reasoning"
-            else (self._text_channel, "_live_text")
-        )
-
-        def stored() -> tuple[str, bool, str | None]:
-            return self._stored(key) or "", bool(self._stored("is_streaming")), None
-
-        self._send_custom(channel.sync_message(stored))
-
-
-class _Sink:
-    """The Chat as seen by its running answer (:class:`~nbstream.chat.run.AnswerSink`)."""
-
-    def __init__(self, chat: Chat) -> None:
-        self._chat = chat
-
-    def text(self, text: str) -> None:
-        self._chat._text_channel.push(text)
-
-    def reasoning(self, text: str) -> None:
-        self._chat._reasoning_channel.push(text)
-
-    def tools(self, calls: list[ToolCall]) -> None:
-        self._chat._live_tools = cast(list[dict[str, Any]], calls)
-
-    def finish(self, run: AnswerRun, outcome: Outcome, error: str | None) -> None:
-        self._chat._finish(run, outcome, error)
-
-
-def _user_text(text: object) -> str:
-    if not isinstance(text, str):
-        raise TypeError(f"the message must be a str, got {type(text).__name__}")
-    if not text.strip():
-        raise ValueError("nothing to send: the message is empty")
-    return text
-
-
-def _up_to_last_user_turn(turns: list[Turn]) -> list[Turn]:
-    for index in range(len(turns) - 1, -1, -1):
-        if turns[index]["role"] == "user":
-            return turns[: index + 1]
-    raise ValueError("nothing to regenerate: the conversation has no user message yet")
-
-
-def _replace_user_turn(turns: list[Turn], turn_id: object, text: str, new_id: int) -> list[Turn]:
-    for index, turn in enumerate(turns):
-        if turn["id"] == turn_id and turn["role"] == "user":
-            # A new id: the browser keys its DOM by id, and this is a new message.
-            return [*turns[:index], Turn(id=new_id, role="user", content=text)]
-    raise ValueError(f"cannot edit message {turn_id!r}: no such user message")
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
