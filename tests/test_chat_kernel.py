@@ -6,6 +6,7 @@ subshell, while the main shell is busy in ``time.sleep``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -164,3 +165,67 @@ def test_interrupting_ask_stops_the_answer_and_keeps_the_kernel(kernel: Kernel) 
         printed(kernel, f"chat.ask({QUESTION!r}) == nbstream.local.answer(chat.messages[:1])")
         == "True"
     )
+
+
+TOOL_SETUP = """
+import json, threading
+totals = {"count": 0}
+release = threading.Event()
+
+def bump(by: int) -> int:
+    '''Add to the notebook's counter.'''
+    totals["count"] += by
+    return totals["count"]
+
+def waits() -> str:
+    '''Wait until released.'''
+    release.wait(20)
+    return "released"
+
+async def adouble(x: int) -> int:
+    '''Double x.'''
+    await asyncio.sleep(0.05)
+    return 2 * x
+
+def scripted(messages, tools=None):
+    # Calls the tool the question names, then answers with what came back.
+    if messages[-1]["role"] == "tool":
+        got = [m["content"] for m in messages if m["role"] == "tool"]
+        return [{"choices": [{"index": 0, "delta": {"content": "Got " + ", ".join(got)},
+                              "finish_reason": "stop"}]}]
+    name, args = json.loads(messages[-1]["content"])
+    call = {"index": 0, "id": "c1", "function": {"name": name, "arguments": json.dumps(args)}}
+    return [{"choices": [{"index": 0, "delta": {"tool_calls": [call]},
+                          "finish_reason": "tool_calls"}]}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "reply"), [("bump", {"by": 5}, "Got 5"), ("adouble", {"x": 4}, "Got 8")]
+)
+def test_a_tool_runs_in_the_kernel_on_the_notebooks_own_variables(
+    kernel: Kernel, tool: str, args: dict[str, int], reply: str
+) -> None:
+    kernel.check(TOOL_SETUP)
+    kernel.check("chat = Chat(scripted, tools=[bump, waits, adouble])")
+    question = f'["{tool}", {json.dumps(args)}]'
+    kernel.check(f"chat.send({question!r})")
+    kernel.check("while chat.is_streaming: await asyncio.sleep(0.02)", timeout=30)
+    assert printed(kernel, "chat.last_answer.text") == reply
+    if tool == "bump":
+        assert printed(kernel, "totals['count']") == "5"  # the notebook's own dict changed
+
+
+def test_other_cells_run_while_a_tool_runs_in_the_background(kernel: Kernel) -> None:
+    kernel.check(TOOL_SETUP)
+    kernel.check("chat = Chat(scripted, tools=[waits])")
+    kernel.check("""chat.send('["waits", {}]')""")
+    kernel.check(
+        "while not any(t.get('status') == 'running' for t in chat._turns): "
+        "await asyncio.sleep(0.02)",
+        timeout=30,
+    )
+    assert printed(kernel, "chat.is_streaming, 6 * 7") == "True 42"
+    kernel.check("release.set()")
+    kernel.check("while chat.is_streaming: await asyncio.sleep(0.02)", timeout=30)
+    assert printed(kernel, "chat.last_answer.text") == "Got released"
