@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, cast, get_args
 
 from nbstream.local.faults import FAULTS, Fault
 from nbstream.local.model import MODEL
 from nbstream.local.replay import Replay, parse_replay
-from nbstream.local.validation import RequestError, is_int
+from nbstream.local.tools import ToolCall, ToolOffer, parse_tools
+from nbstream.local.validation import RequestError, is_int, matching
 
 __all__ = [
     "FINISH_REASONS",
@@ -30,7 +31,6 @@ __all__ = [
     "LocalOptions",
     "ReasoningFormat",
     "RequestError",
-    "ToolCall",
     "parse_options",
     "parse_request",
     "parse_responses_request",
@@ -58,15 +58,6 @@ _TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _MISSING: Any = object()
 
 _Choice = TypeVar("_Choice", bound=str)  # one of an option's allowed values
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """A function call the reply makes: one item of the ``"tool_calls"`` option."""
-
-    name: str
-    arguments: str
-    """The arguments as sent: the given string, or the given object as ``json.dumps`` makes it."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +99,9 @@ class ChatRequest:
     """The parts of a request the local model uses.
 
     A Responses API request (``POST /v1/responses``) is read into the same shape: its
-    ``instructions`` and ``input`` as ``messages``, ``max_output_tokens`` as ``max_tokens``.
+    ``instructions`` and ``input`` as ``messages`` (in the chat shape), ``max_output_tokens``
+    as ``max_tokens``. ``tools`` holds the tools offered, ``tool_choice`` and
+    ``parallel_tool_calls`` (see :mod:`nbstream.local.tools`).
     """
 
     messages: list[dict[str, Any]]
@@ -117,6 +110,7 @@ class ChatRequest:
     include_usage: bool = False
     max_tokens: int | None = None
     options: LocalOptions = field(default_factory=LocalOptions)
+    tools: ToolOffer = field(default_factory=ToolOffer)
 
 
 def parse_request(body: bytes) -> ChatRequest:
@@ -167,6 +161,7 @@ def parse_request(body: bytes) -> ChatRequest:
         include_usage=include_usage,
         max_tokens=min(given) if given else None,
         options=parse_options(data.get("nbstream")),
+        tools=parse_tools(data, "chat"),
     )
 
 
@@ -175,8 +170,10 @@ def parse_responses_request(body: bytes) -> ChatRequest:
 
     ``instructions`` and ``input`` become the chat messages the model answers: a string
     input is one user message; input items with a ``role`` are messages (their
-    ``input_text`` parts are their text); ``function_call`` items count as earlier tool
-    calls; other items are ignored. ``max_output_tokens`` caps the reply like ``max_tokens``.
+    ``input_text`` parts are their text); a ``function_call`` item is an assistant message
+    with that tool call, and a ``function_call_output`` item the ``tool`` message that
+    answers it, as chat completions write them; other items are ignored.
+    ``max_output_tokens`` caps the reply like ``max_tokens``.
 
     Raises:
         RequestError: The body is not JSON, or a field is missing or of the wrong kind.
@@ -199,8 +196,8 @@ def parse_responses_request(body: bytes) -> ChatRequest:
                 raise RequestError(f"input[{index}] must be an object.", param=f"input[{index}]")
             if isinstance(item.get("role"), str):
                 messages.append({"role": item["role"], "content": item.get("content")})
-            elif item.get("type") == "function_call":
-                messages.append({"role": "assistant", "tool_calls": [item]})
+            elif item.get("type") in _TOOL_ITEMS:
+                messages.append(_TOOL_ITEMS[item["type"]](item))
     else:
         raise RequestError(
             "'input' is required: a non-empty string, or a non-empty list of input items.",
@@ -213,7 +210,27 @@ def parse_responses_request(body: bytes) -> ChatRequest:
         stream=_stream(data),
         max_tokens=_positive_int(data, "max_output_tokens", default=None),
         options=parse_options(data.get("nbstream")),
+        tools=parse_tools(data, "responses"),
     )
+
+
+def _call_message(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``function_call`` input item as the assistant message that makes the call."""
+    function = {"name": item.get("name"), "arguments": item.get("arguments")}
+    call = {"id": item.get("call_id"), "type": "function", "function": function}
+    return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+
+def _output_message(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``function_call_output`` input item as the ``tool`` message that answers the call."""
+    return {"role": "tool", "tool_call_id": item.get("call_id"), "content": item.get("output")}
+
+
+# The Responses API's input items about tool calls, and the chat message each one is.
+_TOOL_ITEMS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "function_call": _call_message,
+    "function_call_output": _output_message,
+}
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -368,13 +385,12 @@ def _tool_calls(raw: object) -> tuple[ToolCall, ...] | None:
                 f"Unknown key {unknown[0]!r} in '{where}'; expected 'name' and 'arguments'.",
                 param=f"{where}.{unknown[0]}",
             )
-        name = call.get("name")
-        if not isinstance(name, str) or not _TOOL_NAME.fullmatch(name):
-            raise RequestError(
-                f"'{where}.name' must be a function name: a letter or '_', then up to 63"
-                f" letters, digits, '_' or '-'; got {name!r}.",
-                param=f"{where}.name",
-            )
+        name = matching(
+            call.get("name"),
+            _TOOL_NAME,
+            param=f"{where}.name",
+            rule="a function name: a letter or '_', then up to 63 letters, digits, '_' or '-'",
+        )
         arguments = call.get("arguments", {})
         if isinstance(arguments, dict):
             arguments = json.dumps(arguments)
