@@ -29,6 +29,7 @@ __all__ = [
     "answer",
     "choose_topic",
     "default_reasoning",
+    "last_question",
     "long_answer",
     "message_text",
     "prompt_tokens",
@@ -108,7 +109,17 @@ def _mentions(text: str, keyword: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(keyword)}(?!\w)", text) is not None
 
 
-def _last_question(messages: Sequence[Mapping[str, Any]]) -> str:
+def last_question(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The text of the last user message: what the model answers ("" if there is none).
+
+    Example:
+        >>> from nbstream.local.model import last_question
+        >>> last_question([
+        ...     {"role": "user", "content": "Hi"},
+        ...     {"role": "assistant", "content": "Hello"},
+        ... ])
+        'Hi'
+    """
     return next(
         (message_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"),
         "",
@@ -129,7 +140,7 @@ def answer(messages: Sequence[Mapping[str, Any]]) -> str:
         >>> text.splitlines()[0]
         '## What is nbstream?'
     """
-    return choose_topic(_last_question(messages)).to_markdown()
+    return choose_topic(last_question(messages)).to_markdown()
 
 
 _QUOTE_UP_TO = 80  # characters of the question quoted in the reasoning
@@ -147,7 +158,7 @@ def default_reasoning(messages: Sequence[Mapping[str, Any]]) -> str:
         >>> default_reasoning([{"role": "user", "content": "What is nbstream?"}])
         'The user asks: “What is nbstream?”. My notes on “What is nbstream?” cover it, ...'
     """
-    asked = _last_question(messages)
+    asked = last_question(messages)
     topic = choose_topic(asked)  # the same topic as the answer's
     question = " ".join(asked.split())
     if len(question) > _QUOTE_UP_TO:

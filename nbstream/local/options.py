@@ -72,9 +72,11 @@ class LocalOptions:
     - ``reasoning``: a string, or ``true`` for :func:`~nbstream.local.model.default_reasoning`;
       streamed before the answer, in the ``reasoning_format`` field (see
       :data:`ReasoningFormat`; ``"reasoning_content"`` by default).
-    - ``tool_calls``: ``[{"name": ..., "arguments": {...} or "..."}, ...]``; the reply
-      then has no answer text unless ``text`` or ``answer_tokens`` asks for one, and
-      ends with finish reason ``"tool_calls"``.
+    - ``tool_calls``: ``[{"name": ..., "arguments": {...} or "..."}, ...]``, made instead
+      of whatever the model would do itself (call the tools the request offers, or
+      answer their results; see :mod:`nbstream.local.plan`); the reply then has no
+      answer text unless ``text`` or ``answer_tokens`` asks for one, and ends with
+      finish reason ``"tool_calls"``.
     - ``finish_reason``: the final finish reason, whatever happened (see :data:`FinishReason`).
     - ``replay``: answer with these exact bytes instead of the model's reply: a recorded
       provider transcript, cut into pieces at given byte offsets (see

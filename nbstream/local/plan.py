@@ -8,6 +8,18 @@ pacing (``tokens_per_second``, ``first_token_delay``), faults (``fault_after``) 
 as they would on a real reasoning model: a fault may strike while the model is still
 thinking.
 
+What the reply says and calls is decided in this order:
+
+1. the ``tool_calls`` option, when given, is the calls (and there is no text);
+2. else a conversation that ends with tool results gets the model's answer to them, and
+   no call (:mod:`nbstream.local.tool_results`);
+3. else the calls the last user message asks for, from the tools the request offers
+   (:mod:`nbstream.local.tool_calling`), with no text;
+4. else the model's answer to the question (:func:`~nbstream.local.model.answer`).
+
+The ``text`` and ``answer_tokens`` options then replace the text (the calls stay), and
+``"reasoning": true`` is the model's own thinking about that turn.
+
 The request has been validated already (see :mod:`nbstream.local.options`); a request
 whose options hold ``"replay"`` gets no plan: the server sends the given transcript
 instead (see :mod:`nbstream.local.replay`).
@@ -29,11 +41,15 @@ from nbstream.local.model import (
     Token,
     answer,
     default_reasoning,
+    last_question,
     long_answer,
     prompt_tokens,
     tokenize,
 )
 from nbstream.local.options import ChatRequest
+from nbstream.local.tool_calling import calling_reasoning, choose_calls
+from nbstream.local.tool_results import answer_results, results_reasoning, tool_results
+from nbstream.local.tools import ToolCall
 
 __all__ = ["Plan", "make_plan"]
 
@@ -67,14 +83,13 @@ def make_plan(request: ChatRequest, *, tokens_per_second: float, first_token_del
     """
     options = request.options
     think = options.reasoning_format == "think"
-    tokens = _reply_tokens(request)
+    turn = _turn(request)
+    tokens = _reply_tokens(request, turn)
     # Decided before any cut: a reply meant to be only tool calls has null content.
     null_content = (
-        options.tool_calls is not None
-        and not think
-        and not any(token.kind == "content" for token in tokens)
+        bool(turn.calls) and not think and not any(token.kind == "content" for token in tokens)
     )
-    finish_reason = "stop" if options.tool_calls is None else "tool_calls"
+    finish_reason = "tool_calls" if turn.calls else "stop"
     if request.max_tokens is not None and len(tokens) > request.max_tokens:
         tokens = tokens[: request.max_tokens]
         finish_reason = "length"
@@ -114,21 +129,42 @@ def make_plan(request: ChatRequest, *, tokens_per_second: float, first_token_del
     )
 
 
-def _reply_tokens(request: ChatRequest) -> list[Token]:
+@dataclass(frozen=True)
+class _Turn:
+    """What the reply says and calls, before the options' text and reasoning apply."""
+
+    text: str
+    calls: tuple[ToolCall, ...]
+    reasoning: str  # the model's own, for "reasoning": true
+
+
+def _turn(request: ChatRequest) -> _Turn:
+    """The ``tool_calls`` option's calls, or the model's own turn: it answers the tool
+    results the conversation ends with, or makes the calls the last user message asks
+    for (see :mod:`nbstream.local.tool_calling`), or answers the question."""
+    messages = request.messages
+    if request.options.tool_calls is not None:
+        # A model that calls tools usually says nothing.
+        return _Turn("", request.options.tool_calls, default_reasoning(messages))
+    results = tool_results(messages)
+    if results:
+        return _Turn(answer_results(results), (), results_reasoning(results))
+    calls = choose_calls(last_question(messages), request.tools)
+    if calls:
+        return _Turn("", calls, calling_reasoning(calls))
+    return _Turn(answer(messages), (), default_reasoning(messages))
+
+
+def _reply_tokens(request: ChatRequest, turn: _Turn) -> list[Token]:
     """Every token of the reply, uncut: reasoning, answer text, tool calls."""
     options = request.options
+    text = turn.text
     if options.text is not None:
         text = options.text
     elif options.answer_tokens is not None:
         text = long_answer(options.answer_tokens)
-    elif options.tool_calls is not None:
-        text = ""  # a model that calls tools usually says nothing
-    else:
-        text = answer(request.messages)
 
-    reasoning = options.reasoning
-    if reasoning is True:
-        reasoning = default_reasoning(request.messages)
+    reasoning = turn.reasoning if options.reasoning is True else options.reasoning
     if reasoning is None:
         tokens = [Token(piece) for piece in tokenize(text)]
     elif options.reasoning_format == "think":
@@ -139,7 +175,7 @@ def _reply_tokens(request: ChatRequest) -> list[Token]:
 
     # Ids count on from the calls already in the conversation, so they never repeat in it.
     first = 1 + _earlier_tool_calls(request.messages)
-    for index, call in enumerate(options.tool_calls or ()):
+    for index, call in enumerate(turn.calls):
         tokens.append(Token(call.name, "tool_call", call=index, call_id=f"call_{first + index}"))
         tokens.extend(Token(piece, "arguments", call=index) for piece in tokenize(call.arguments))
     return tokens
