@@ -31,6 +31,45 @@ recorded provider transcript, byte for byte (see :mod:`nbstream.local.replay`); 
         }},
     )
 
+The model calls tools too, with no ``extra_body``: offer ``tools`` (in either API's shape)
+and name one in the last user message, and it is called::
+
+    add = {"type": "function", "function": {"name": "add", "parameters": {
+        "type": "object", "required": ["a", "b"],
+        "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}}}
+    client.chat.completions.create(
+        model=nbstream.local.MODEL,
+        messages=[{"role": "user", "content": "Use add on 3 and 4.5"}],
+        tools=[add],
+    )  # one call: add {"a": 3, "b": 4.5}, finish_reason "tool_calls"
+
+The rule (in full in :mod:`nbstream.local.tool_calling`):
+
+- *Which tools.* A tool is named when its name appears in the last user message as a
+  whole word, case-insensitively, its ``_`` and ``-`` read as spaces or nothing
+  (``get_weather``: "get weather", "get_weather"). Each tool named is called once, in the
+  order first named, all in one round ("Use add and multiply on 3 and 4" makes two
+  calls; only the first with ``parallel_tool_calls: false``). ``tool_choice: "none"``
+  calls nothing; a named function is called alone; ``"required"`` calls the first tool
+  offered when none is named.
+- *The arguments*, for each call from the same message, with the tools' names taken out:
+  ``enum`` parameters first, each the enum value that appears first; then, in
+  ``properties`` order, required first, each parameter takes the first unused value of
+  its type: ``integer`` an int, ``number`` an int or float, ``string`` a quoted string
+  ("…" or '…'), else a phrase (a run of words that are not stop words, such as
+  "New York"), else a number as written; ``boolean`` yes/no/true/false; ``array`` every
+  value of its item type. An optional parameter with nothing left is left out; a
+  required one gets ``0``, ``""``, ``false``, ``[]`` or the first enum value.
+- *The results.* A conversation that ends with tool results (``role: "tool"`` messages,
+  or ``function_call_output`` items) is answered in markdown that quotes each result
+  verbatim ("**add** returned:" and a fenced block), in order; a result that is an error
+  (an exception's name first, a traceback, or "denied by the user") is said to have
+  failed, "I will answer without it.", and nothing is called again
+  (:mod:`nbstream.local.tool_results`).
+
+Call ids are ``call_1``, ``call_2``… counted through the conversation, and the
+``tool_calls`` option, when given, is made instead of the model's own calls.
+
 What lives where (the package imports nothing from the rest of nbstream, so tests that
 use it are realistic):
 
@@ -38,6 +77,8 @@ use it are realistic):
 - :mod:`.chat_chunks`, :mod:`.responses`: pure builders of each API's chunks and events
 - :mod:`.options`: a request and its per-request options, validated; :mod:`.plan`: the
   reply to send for it (tokens, pacing, fault)
+- :mod:`.tools`: the tools a request offers and ``tool_choice``; :mod:`.tool_calling`: the
+  calls the model makes; :mod:`.tool_results`: its answer to their results
 - :mod:`.endpoints`: each path's request, stream events and whole reply
 - :mod:`.pacing`: the one paced loop both APIs stream through (delays, faults, stats)
 - :mod:`.http_server`: HTTP only; :mod:`.server`: :class:`LocalServer`
