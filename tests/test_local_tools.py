@@ -40,7 +40,6 @@ def tool(name: str, parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 NUMBERS = schema(a={"type": "number"}, b={"type": "number"})
-INTEGERS = schema(a={"type": "integer"}, b={"type": "integer"})
 UNITS = ["celsius", "fahrenheit"]
 WEATHER = schema(
     ["city"],
@@ -162,96 +161,81 @@ def assembled(chunks: list[ChatCompletionChunk]) -> list[tuple[str, str, str]]:
 
 # -- which tools, which arguments ------------------------------------------------------------
 
-CASES = [
-    # (tools offered, the message, the one call expected: name, arguments)
-    ([tool("add", INTEGERS)], "Use add on 3 and 4", ("add", {"a": 3, "b": 4})),
-    ([tool("add", NUMBERS)], "add 2.5 and -1, please", ("add", {"a": 2.5, "b": -1})),
-    ([tool("add", INTEGERS)], "add 2.5 and 3", ("add", {"a": 3, "b": 0})),  # ints only
+INT, NUM, STR, BOOL = ({"type": kind} for kind in ("integer", "number", "string", "boolean"))
+
+
+def fn(name: str, *optional: str, **properties: Any) -> dict[str, Any]:
+    """A function tool of these parameters, all required but the ``optional`` ones."""
+    return tool(name, schema([p for p in properties if p not in optional], **properties))
+
+
+UNIT = {"type": "string", "enum": UNITS}
+KM = {"enum": ["km", "mi"]}  # no type: an enum is enough
+# What pydantic writes for `def lookup(unit: Unit, id: int | None = None)`.
+LOOKUP = {
+    "type": "object",
+    "properties": {
+        "unit": {"$ref": "#/$defs/Unit"},
+        "id": {"anyOf": [INT, {"type": "null"}], "default": None},
+    },
+    "required": ["unit"],
+    "$defs": {"Unit": {"enum": ["c", "f"], "type": "string"}},
+}
+CASES = [  # (the tool offered, the message, the arguments of the one call expected)
+    (fn("add", a=INT, b=INT), "Use add on 3 and 4", {"a": 3, "b": 4}),
+    (fn("add", a=NUM, b=NUM), "add 2.5 and -1, please", {"a": 2.5, "b": -1}),
+    (fn("add", a=INT, b=INT), "add 2.5 and 3", {"a": 3, "b": 0}),  # ints only
+    (tool("get_weather", WEATHER), "Use get_weather for New York", {"city": "New York"}),
     (
-        [tool("get_weather", WEATHER)],
-        "Use get_weather for New York",
-        ("get_weather", {"city": "New York"}),
-    ),
-    (
-        [tool("get_weather", WEATHER)],
+        tool("get_weather", WEATHER),
         "GET WEATHER in Paris, in fahrenheit, for 3 days",
-        ("get_weather", {"city": "Paris", "unit": "fahrenheit", "days": 3}),
+        {"city": "Paris", "unit": "fahrenheit", "days": 3},
     ),
-    ([tool("get_weather", WEATHER)], "get_weather please", ("get_weather", {"city": ""})),
-    ([tool("getWeather", WEATHER)], "get weather for Zürich", ("getWeather", {"city": "Zürich"})),
+    (tool("get_weather", WEATHER), "get_weather please", {"city": ""}),
+    (tool("getWeather", WEATHER), "get weather for Zürich", {"city": "Zürich"}),
     (
-        [tool("search", schema(["query"], query={"type": "string"}, limit={"type": "integer"}))],
+        fn("search", "limit", query=STR, limit=INT),
         'search for "machine learning" and show 5',
-        ("search", {"query": "machine learning", "limit": 5}),
+        {"query": "machine learning", "limit": 5},
     ),
     (
-        [tool("translate", schema(text={"type": "string"}, language={"type": "string"}))],
+        fn("translate", text=STR, language=STR),
         "translate 'good morning' to French",
-        ("translate", {"text": "good morning", "language": "French"}),
+        {"text": "good morning", "language": "French"},
     ),
     (
-        [tool("set_alarm", schema(time={"type": "string"}, repeat={"type": "boolean"}))],
+        fn("set_alarm", time=STR, repeat=BOOL),
         "set alarm for “7:30”, repeat: yes",
-        ("set_alarm", {"time": "7:30", "repeat": True}),
+        {"time": "7:30", "repeat": True},
     ),
+    (fn("set_alarm", time=STR, repeat=BOOL), "set_alarm", {"time": "", "repeat": False}),
+    (fn("convert", value=NUM, to=KM), "convert 12 to MI", {"value": 12, "to": "mi"}),
+    (fn("convert", value=NUM, to=KM), "convert 12", {"value": 12, "to": "km"}),  # the first
     (
-        [tool("set_alarm", schema(time={"type": "string"}, repeat={"type": "boolean"}))],
-        "set_alarm",
-        ("set_alarm", {"time": "", "repeat": False}),
-    ),
-    (
-        [tool("convert", schema(value={"type": "number"}, to={"enum": ["km", "mi"]}))],
-        "convert 12 to MI",
-        ("convert", {"value": 12, "to": "mi"}),
-    ),
-    (
-        [tool("convert", schema(value={"type": "number"}, to={"enum": ["km", "mi"]}))],
-        "convert 12",
-        ("convert", {"value": 12, "to": "km"}),  # a required enum: its first value
-    ),
-    (
-        [tool("total", schema(numbers={"type": "array", "items": {"type": "number"}}))],
+        fn("total", numbers={"type": "array", "items": NUM}),
         "total of 1, 2.5 and -3",
-        ("total", {"numbers": [1, 2.5, -3]}),
+        {"numbers": [1, 2.5, -3]},
     ),
     (
-        [tool("tag", schema(["note"], note={"type": "string"}, tags={"type": "array"}))],
+        fn("tag", "tags", note=STR, tags={"type": "array"}),
         "tag 'report.pdf' with urgent, finance",
-        ("tag", {"note": "report.pdf", "tags": ["urgent", "finance"]}),
+        {"note": "report.pdf", "tags": ["urgent", "finance"]},
     ),
-    (
-        # What pydantic writes for `def lookup(unit: Unit, id: int | None = None)`.
-        [
-            tool(
-                "lookup",
-                {
-                    "type": "object",
-                    "properties": {
-                        "unit": {"$ref": "#/$defs/Unit"},
-                        "id": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": None},
-                    },
-                    "required": ["unit"],
-                    "$defs": {"Unit": {"enum": ["c", "f"], "type": "string"}},
-                },
-            )
-        ],
-        "lookup 42 in F",
-        ("lookup", {"unit": "f", "id": 42}),
-    ),
+    (tool("lookup", LOOKUP), "lookup 42 in F", {"unit": "f", "id": 42}),
 ]
 
 
-@pytest.mark.parametrize(("tools", "message", "expected"), CASES, ids=[c[1] for c in CASES])
+@pytest.mark.parametrize(("offered", "message", "arguments"), CASES, ids=[c[1] for c in CASES])
 async def test_a_named_tool_is_called_with_arguments_by_the_rule(
-    api: Api, tools: list[dict[str, Any]], message: str, expected: tuple[str, dict[str, Any]]
+    api: Api, offered: dict[str, Any], message: str, arguments: dict[str, Any]
 ) -> None:
-    name, arguments = expected
+    name = offered["function"]["name"]
     call = ("call_1", name, json.dumps(arguments, ensure_ascii=False))
-    whole = await api.create(messages=user(message), tools=tools)
+    whole = await api.create(messages=user(message), tools=[offered])
     assert whole.choices[0].finish_reason == "tool_calls"
     assert whole.choices[0].message.content is None
     assert calls_of(whole) == [call]
-    chunks = await api.chunks(messages=user(message), tools=tools)
+    chunks = await api.chunks(messages=user(message), tools=[offered])
     assert assembled(chunks) == [call]
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 

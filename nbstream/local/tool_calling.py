@@ -18,7 +18,9 @@ Which tools (:func:`choose_calls`):
    ``parallel_tool_calls: false``, only the first is.
 4. A ``tool_choice`` naming a function calls that one alone; ``"required"`` calls the
    tools named, or the first tool offered when none is; ``"auto"`` (the default) calls
-   the tools named, or none (the model then answers as usual).
+   the tools named, or none (the model then answers as usual). A conversation that ends
+   with tool results is answered instead, whatever ``tool_choice`` says, so that a loop
+   which keeps ``"required"`` still ends (see :mod:`nbstream.local.plan`).
 
 The arguments (:func:`arguments_for`), for each call, from the same message:
 
