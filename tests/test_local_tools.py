@@ -389,8 +389,9 @@ async def test_a_failed_result_is_said_and_not_called_again(
         f"**add** failed:\n\n{fence}\n{result.rstrip()}\n{fence}\n\n"
         f"The tool **add** failed: {said} I will answer without it.\n"
     )
-    # The message still names the tools: after results the model answers, never calls.
-    whole = await api.create(messages=after([result]), tools=ARITHMETIC)
+    # The message still names the tools, and a call is required: after results the model
+    # answers all the same, and calls nothing.
+    whole = await api.create(messages=after([result]), tools=ARITHMETIC, tool_choice="required")
     assert whole.choices[0].finish_reason == "stop"
     assert whole.choices[0].message.content == expected
     assert whole.choices[0].message.tool_calls is None
