@@ -20,13 +20,15 @@ function isNumber(value: unknown): value is number {
 	return typeof value === "number" && Number.isFinite(value);
 }
 
-function seconds(value: number): string {
+export function seconds(value: number): string {
 	return value < 10 ? `${value.toFixed(2)} s` : `${value.toFixed(1)} s`;
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 /** A footer item: a name for tests and styles, its visible text and an explanation. */
 export interface Stat {
-	name: "ttft" | "speed" | "usage" | "finish";
+	name: "ttft" | "speed" | "usage" | "finish" | "tools";
 	text: string;
 	title: string;
 }
@@ -63,6 +65,15 @@ export function statsItems(stats: TurnStats | null | undefined): Stat[] {
 			name: "usage",
 			text: `${usage.join(" + ")} tokens`,
 			title: "Token usage reported by the provider",
+		});
+	}
+	const calls = stats.tool_calls;
+	if (isNumber(calls) && calls > 0) {
+		const rounds = isNumber(stats.rounds) ? stats.rounds : 1;
+		items.push({
+			name: "tools",
+			text: `${plural(rounds, "round")} · ${plural(calls, "tool call")}`,
+			title: "Tool calls",
 		});
 	}
 	const reason = stats.finish_reason;

@@ -10,7 +10,7 @@ import { button, element, setText, waitingDots } from "../dom";
 import { MarkdownView } from "../markdown-view";
 import { editBox } from "./editor";
 import { FLAGS, statsItems, str } from "./format";
-import { toolCalls, toolResult } from "./tools";
+import { type ToolCard, toolCard, toolResult } from "./tools";
 import type { ChatRequest, ToolCall, Turn } from "./types";
 
 /** What a message needs from the chat around it. */
@@ -18,6 +18,8 @@ export interface MessageHost {
 	send(request: ChatRequest): void;
 	copy(text: string, button: HTMLButtonElement): void;
 	focusInput(): void;
+	/** Say `text` in the chat's polite live region. */
+	announce(text: string): void;
 }
 
 /** What the message cannot tell from its turn alone. */
@@ -30,6 +32,8 @@ export interface MessageState {
 	busy: boolean;
 	/** The user allowed images (the Chat's `allow_images`). */
 	images: boolean;
+	/** The tool turns that answer calls, by call id: they show as those calls' cards. */
+	results: Map<string, Turn>;
 }
 
 /** The parts of a message, in page order. Each is present only while it has something to show. */
@@ -40,6 +44,7 @@ const ORDER = [
 	"editor",
 	"waiting",
 	"tools",
+	"note",
 	"error",
 	"footer",
 	"actions",
@@ -48,7 +53,7 @@ type Part = (typeof ORDER)[number];
 
 const LABELS: Record<Turn["role"], string> = { user: "You:", assistant: "Assistant:", tool: "Tool result:" };
 
-const list = (value: unknown): ToolCall[] =>
+export const list = (value: unknown): ToolCall[] =>
 	Array.isArray(value) ? value.filter((v) => typeof v === "object" && v !== null) : [];
 
 /** Wrap each code block with a "Copy code" button (the chat's click handler does the copying). */
@@ -75,7 +80,8 @@ export class MessageView {
 	/** What "Copy message" copies: the markdown source, never the reasoning. */
 	#text = "";
 	#reasoning: { summary: HTMLElement; view: MarkdownView } | null = null;
-	#tools = "";
+	#cards: ToolCard[] = [];
+	#calls: ToolCall[] = [];
 	#editor: HTMLTextAreaElement | null = null;
 	#images = false;
 
@@ -122,6 +128,8 @@ export class MessageView {
 				this.#drawn = drawn;
 			}
 		}
+		// Cards follow their tool turns, which change without this turn changing.
+		if (this.#role === "assistant") this.#drawTools(state.results);
 		const controls = `${state.last} ${state.busy}`;
 		if (!redrawn && controls === this.#controls) return;
 		this.#controls = controls;
@@ -152,7 +160,9 @@ export class MessageView {
 		(this.#markdown as MarkdownView).update(text, streaming);
 		this.#drawReasoning(reasoning, streaming, streaming && text === "");
 		this.#put("waiting", streaming && !text && !reasoning && !tools.length ? this.#waiting() : null);
-		this.#drawTools(tools);
+		this.#calls = tools;
+		const note = str(turn.note);
+		this.#put("note", note && !streaming ? element("div", "nbstream-msg-note", note) : null);
 		if (streaming) {
 			this.#put("error", null);
 			this.#put("footer", null);
@@ -186,15 +196,22 @@ export class MessageView {
 		return this.#parts.get("waiting") ?? waitingDots();
 	}
 
-	#drawTools(tools: ToolCall[]): void {
-		const key = JSON.stringify(tools);
-		if (key === this.#tools) return;
-		this.#tools = key;
-		if (!tools.length) {
+	/** One card per call, in call order; calls only ever get appended, so index keys them. */
+	#drawTools(results: Map<string, Turn>): void {
+		const calls = this.#calls;
+		const cards = this.#cards;
+		while (cards.length > calls.length) cards.pop()?.root.remove();
+		if (!calls.length) {
 			this.#put("tools", null);
 			return;
 		}
-		this.#put("tools", toolCalls(tools));
+		const box = this.#parts.get("tools") ?? element("div", "nbstream-tools");
+		calls.forEach((call, i) => {
+			cards[i] ??= toolCard(this.#host);
+			cards[i].update(call, results.get(str(call.id)));
+			if (box.children[i] !== cards[i].root) box.append(cards[i].root);
+		});
+		this.#put("tools", box);
 	}
 
 	/** Below the partial text, which stays: it is what the model managed to say. */

@@ -4,7 +4,7 @@
  */
 import { element } from "../dom";
 import { str } from "./format";
-import { type MessageHost, type MessageState, MessageView } from "./message";
+import { list, type MessageHost, type MessageState, MessageView } from "./message";
 import type { ChatModel, ToolCall, Turn } from "./types";
 
 /** The turns worth drawing: objects with a known role and an id not seen before. */
@@ -53,17 +53,26 @@ export class TurnList {
 			tools: Array.isArray(tools) ? (tools as ToolCall[]) : [],
 		};
 
+		// A tool turn that answers a call of an earlier turn is that call's card, not a message.
+		const calls = new Set<string>();
+		const results = new Map<string, Turn>();
+		const shown = turns.filter((turn) => {
+			const call = str(turn.tool_call_id);
+			if (turn.role === "tool" && call && calls.has(call)) return !results.set(call, turn);
+			if (turn.role === "assistant") for (const c of list(turn.tool_calls)) calls.add(str(c.id));
+			return true;
+		});
 		const images = Boolean(model.get("allow_images"));
-		const roles = new Map(turns.map((turn) => [turn.id, turn.role]));
+		const roles = new Map(shown.map((turn) => [turn.id, turn.role]));
 		for (const [id, view] of this.#messages) {
 			if (roles.get(id) === view.root.dataset.role) continue;
 			view.root.remove();
 			this.#messages.delete(id);
 		}
-		if (turns.length) this.#empty.remove();
+		if (shown.length) this.#empty.remove();
 		else if (!this.#empty.isConnected) this.log.prepend(this.#empty);
 
-		turns.forEach((turn, index) => {
+		shown.forEach((turn, index) => {
 			let view = this.#messages.get(turn.id);
 			if (!view) {
 				view = new MessageView(turn, this.#host);
@@ -74,6 +83,7 @@ export class TurnList {
 				last: turn.id === lastAssistant,
 				busy: streaming,
 				images,
+				results,
 			});
 			// Moves only what is out of place; in the usual append-only case, nothing.
 			const current = this.log.children[index];

@@ -24,22 +24,33 @@ export interface TurnStats {
 	prompt_tokens?: number | null;
 	completion_tokens?: number | null;
 	finish_reason?: string | null;
+	/** The whole exchange's, on its last assistant turn. */
+	rounds?: number | null;
+	tool_calls?: number | null;
 }
 
 export type TurnStatus = "streaming" | "done" | "stopped" | "error";
+/** A tool turn's: the state of the call it answers. */
+export type ToolStatus = "pending" | "waiting" | "running" | "done" | "error" | "denied" | "cancelled";
 
 export interface Turn {
 	id: number;
 	role: "user" | "assistant" | "tool";
 	/** Markdown. For a streaming assistant turn: "" (the text is in `_live_text`). */
 	content: string;
-	status?: TurnStatus;
+	status?: TurnStatus | ToolStatus;
 	reasoning?: string;
 	tool_calls?: ToolCall[];
 	error?: string | null;
 	stats?: TurnStats | null;
 	/** Tool turns may name the tool they answer (not in the spec; shown when present). */
 	name?: string;
+	/** A tool turn: the call it answers (an id in an earlier turn's `tool_calls`). */
+	tool_call_id?: string;
+	/** A tool turn: seconds the call ran, once it ended. */
+	duration?: number | null;
+	/** Why a tool call (or, on an assistant turn, the exchange) ended as it did. */
+	note?: string | null;
 }
 
 /** The synced traits of `nbstream.Chat`. */
@@ -64,6 +75,7 @@ export type ChatRequest =
 	| { kind: "regenerate" }
 	| { kind: "edit"; id: number; text: string }
 	| { kind: "clear" }
+	| { kind: "approve"; call_id: string; allow: boolean }
 	| { kind: "resync"; lane: Lane; stream: number };
 
 /** The part of anywidget's model the chat uses (see ../types.ts for why not @anywidget/types). */

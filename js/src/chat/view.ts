@@ -48,6 +48,8 @@ export class ChatView {
 	readonly #notice: HTMLDivElement;
 	readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 	#streaming = false;
+	/** A redraw is due in a second, for the running cards' elapsed time. */
+	#tick = false;
 	/** The id of the answer this view saw streaming and has not announced the end of. */
 	#watching: number | null = null;
 
@@ -117,6 +119,17 @@ export class ChatView {
 		this.#turns.draw(turns, streaming);
 		this.#announce(turns, streaming);
 		this.#scroll.update();
+		// Running cards count their seconds: redraw about once a second while any runs.
+		// (Only a tool card has the status "running".)
+		if (!this.#tick && this.root.querySelector("[data-status=running]")) {
+			const tick = setTimeout(() => {
+				this.#timers.delete(tick);
+				this.#tick = false;
+				this.flush();
+			}, 1000);
+			this.#timers.add(tick);
+			this.#tick = true;
+		}
 	}
 
 	/**
@@ -197,6 +210,9 @@ export class ChatView {
 		},
 		copy: (text: string, target: HTMLButtonElement): void => this.#copy(text, target),
 		focusInput: (): void => this.#composer.focus(),
+		announce: (text: string): void => {
+			this.#status.textContent = text;
+		},
 	};
 }
 
