@@ -563,3 +563,107 @@ def test_unload_and_load_again(fresh: Kernel) -> None:
     assert "the local model at" in fresh.check("%chat_config").stdout
     traffic = chat_cell(fresh, f"%%chat\n{Q1}")
     assert rebuild_text(traffic.custom()) == answer([user(Q1)])
+
+
+# -- %%chat --tools: the notebook's functions, run between rounds ------------------------
+
+TOOLS = """
+calls = []  # what the tools were called with, and on which loop and thread
+def add(a: int, b: int) -> int:
+    "Add two integers."
+    calls.append(("add", a, b, threading.current_thread() is threading.main_thread()))
+    return a + b
+async def shout(text: str) -> str:
+    "Upper-case a text."
+    calls.append(("shout", text, asyncio.get_running_loop() is kernel_loop))
+    return text.upper()
+def broken(path: str) -> str:
+    "Read a file."
+    raise FileNotFoundError(f"no such file: {path}")
+"""
+BOTH = 'Use add and shout on 3, 4 and "hello"'
+
+
+def roles(kernel: Kernel) -> list[str]:
+    history = value(kernel, "nbstream.magics.session().history")
+    return [m["role"] + ("+calls" if m.get("tool_calls") else "") for m in history]
+
+
+@kernel_test
+@pytest.mark.parametrize("client", ["local", "arec"])
+def test_chat_cells_run_the_notebooks_functions_as_tools(fresh: Kernel, client: str) -> None:
+    fresh.check(TOOLS)
+    if client == "arec":  # its pooled connection must belong to the kernel's loop
+        fresh.check(
+            "_s = await arec.chat.completions.create(model=MODEL, stream=True,"
+            " messages=[{'role': 'user', 'content': 'warm up'}])\n"
+            "async for _ in _s: pass\n"
+            "%chat_config --client arec"
+        )
+    traffic = chat_cell(fresh, f"%%chat --tools add,shout\n{BOTH}", cell_id="cell-t")
+    # The sync tool ran off the kernel's main thread only for the async client (in a
+    # worker thread); the async one on the kernel's loop for the async client, and on
+    # a loop of its own when the cell holds the kernel's (a sync client).
+    assert value(fresh, "calls") == [
+        ("add", 3, 4, client == "local"),
+        ("shout", "hello", client == "arec"),
+    ]
+    text = value(fresh, "_chat")  # the final answer, built on both results
+    assert "7" in text
+    assert "HELLO" in text
+    # The view streamed every round as deltas, and shows each call with its result.
+    shown = rebuild_text(traffic.custom())
+    assert shown == value(fresh, "nbstream.magics.session().view.content")
+    assert '🔧 **add** `{"a": 3, "b": 4}` · done in' in shown
+    assert "```text\nHELLO\n```" in shown
+    assert shown.startswith("🔧 **add**")  # the first round said nothing but the calls
+    assert shown.endswith(text)
+    assert len(deltas(traffic)) >= 2  # each round as it came, not one blob at the end
+    # The conversation holds the whole exchange, in OpenAI format.
+    assert roles(fresh) == ["user", "assistant+calls", "tool", "tool", "assistant"]
+    history = value(fresh, "nbstream.magics.session().history")
+    ids = [call["id"] for call in history[1]["tool_calls"]]
+    assert [(m["tool_call_id"], m["content"]) for m in history[2:4]] == list(
+        zip(ids, ["7", "HELLO"], strict=True)
+    )
+    # Run again, the cell takes its own turn's place, tool messages and all.
+    chat_cell(fresh, f"%%chat --tools add,shout\n{BOTH}", cell_id="cell-t")
+    assert roles(fresh) == ["user", "assistant+calls", "tool", "tool", "assistant"]
+    chat_cell(fresh, f"%%chat\n{Q1}", cell_id="cell-u")  # no tools: a plain turn follows
+    assert roles(fresh)[5:] == ["user", "assistant"]
+
+
+@kernel_test
+def test_chat_config_tools_serve_every_later_cell(fresh: Kernel) -> None:
+    fresh.check(TOOLS)
+    out = chat_cell(fresh, "%chat_config --tools add,broken").stdout
+    assert "tools         add, broken" in out
+    # A tool that raises: its failure goes back to the model, which answers with it.
+    chat_cell(fresh, "%%chat\nCall broken on 'notes.txt'")
+    history = value(fresh, "nbstream.magics.session().history")
+    assert history[2]["content"].startswith("FileNotFoundError: no such file: notes.txt")
+    assert "FileNotFoundError" in value(fresh, "_chat")
+    # The notebook redefines a tool: the next cell calls the new one.
+    fresh.check("def add(a: int, b: int) -> int:\n    'Add.'\n    return 10 * (a + b)")
+    chat_cell(fresh, "%%chat --new\nadd 1 and 2")
+    assert value(fresh, "nbstream.magics.session().history")[2]["content"] == "30"
+    # --tools '' turns them off for one cell, and for all with %chat_config.
+    chat_cell(fresh, "%%chat --new --tools ''\nadd 1 and 2")
+    assert roles(fresh) == ["user", "assistant"]
+    assert "tools         none" in chat_cell(fresh, "%chat_config --tools ''").stdout
+
+
+@kernel_test
+def test_unknown_tool_names_are_usage_errors(fresh: Kernel) -> None:
+    fresh.check(TOOLS + "\nnumber = 3")
+    assert usage_error(fresh, "%%chat --tools add,nope,gone\nHi") == (
+        "--tools: no function named 'nope' or 'gone' in the notebook; "
+        "define them first (def or async def)"
+    )
+    assert "no function named 'nope'" in usage_error(fresh, "%chat_config --tools nope")
+    assert "--tools: number cannot be a tool: " in usage_error(fresh, "%chat_config --tools number")
+    assert "'add(1)' is not a name" in usage_error(fresh, "%%chat --tools 'add(1)'\nHi")
+    # Nothing was configured, sent or kept.
+    assert "tools         none" in fresh.check("%chat_config").stdout
+    assert value(fresh, "nbstream.magics.session().history") == []
+    assert value(fresh, "sent") == []

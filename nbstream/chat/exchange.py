@@ -19,6 +19,7 @@ from nbstream.chat.run import AnswerRun
 from nbstream.chat.turns import Turn
 from nbstream.tool_calls import ToolCall
 from nbstream.tools.calls import CallState, ToolRound
+from nbstream.tools.rounds import limit_note
 
 __all__ = ["Exchange", "limit_note", "tool_turns", "with_tool_states"]
 
@@ -73,18 +74,6 @@ class Exchange:
         """End with ``reply`` (Stop during a round of tool calls)."""
         if not self.future.done():
             self.future.set_result(reply)
-
-
-def limit_note(limit: int) -> str:
-    """What an exchange stopped at the round limit says, under its last answer.
-
-    >>> limit_note(8)
-    'Stopped after 8 rounds of tool calls (max_tool_rounds=8); the last calls were not run.'
-    """
-    return (
-        f"Stopped after {limit} rounds of tool calls (max_tool_rounds={limit}); "
-        "the last calls were not run."
-    )
 
 
 def tool_turns(

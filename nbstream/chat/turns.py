@@ -15,6 +15,7 @@ from typing import Any, Literal, TypedDict
 from nbstream.answer import AnswerStats
 from nbstream.tool_calls import ToolCall
 from nbstream.tools.calls import CallStatus
+from nbstream.tools.messages import openai_tool_call
 
 __all__ = [
     "Turn",
@@ -76,14 +77,7 @@ def to_messages(system: str | None, turns: Iterable[Turn]) -> list[dict[str, Any
             if not turn["content"] and not calls:
                 continue
             if calls:
-                message["tool_calls"] = [
-                    {
-                        "id": call["id"],
-                        "type": "function",
-                        "function": {"name": call["name"], "arguments": call["arguments"]},
-                    }
-                    for call in calls
-                ]
+                message["tool_calls"] = [openai_tool_call(call) for call in calls]
         if turn["role"] == "tool":
             message["tool_call_id"] = turn.get("tool_call_id", "")
         messages.append(message)

@@ -18,11 +18,14 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 
 from nbstream.backends import Backend
+from nbstream.chat.run import event_loop_thread
 from nbstream.magics.autoawait import why_not_awaited
 from nbstream.magics.clients import find_client
 from nbstream.magics.options import ChatSettings, parse_cell_options, parse_config_options
 from nbstream.magics.session import ChatSession
+from nbstream.magics.tool_names import find_tools
 from nbstream.stream_view import StreamView
+from nbstream.tools.rounds import ToolRounds
 
 __all__ = ["ANSWER_VARIABLE", "NbstreamMagics"]
 
@@ -51,11 +54,19 @@ class _PendingCell:
     view: StreamView
     cell_id: str | None  # the notebook's id of the cell, when it sends one
     kept: int  # the turns of the history this one follows
+    rounds: ToolRounds | None  # with --tools: the rounds, calls run between them
 
     def opener(self) -> Any:
         # Handed to the view uncalled, so a failing request (401, 429, server down)
-        # shows in the view, not only in the traceback.
-        return self.backend.open(self.messages)
+        # shows in the view, not only in the traceback. ToolRounds opens each round
+        # itself, as it is read.
+        return self.rounds if self.rounds is not None else self.backend.open(self.messages)
+
+    @property
+    def idle_timeout(self) -> float | None:
+        # With tools, each round's stream has the timeout; time spent in tools is not
+        # the model being quiet.
+        return None if self.rounds is not None else self.settings.idle_timeout
 
 
 @magics_class
@@ -81,7 +92,7 @@ class NbstreamMagics(Magics):
         ::
 
             %%chat [--new] [--model NAME] [--system TEXT] [--temperature X]
-                   [--max-tokens N] [--idle-timeout S]
+                   [--max-tokens N] [--idle-timeout S] [--tools F,G]
             Your prompt, on as many lines as you like.
 
         Consecutive ``%%chat`` cells are one conversation: each sends the earlier
@@ -89,14 +100,23 @@ class NbstreamMagics(Magics):
         ``%chat_config`` for this cell only. A failed or interrupted answer keeps its
         text in the view and is left out of the conversation; rerun the cell to retry.
 
-        Example::
+        ``--tools f,g`` lets the model call the notebook's functions ``f`` and ``g``
+        (looked up when the cell runs): each call runs in the kernel between rounds of
+        the answer, and shows in the view with its result; the conversation keeps the
+        calls, their results and the final answer, and ``_chat`` the final answer.
+        Interrupt the kernel to stop.
+
+        Examples::
 
             %%chat --new --temperature 0.2
             Explain streaming markdown in two sentences.
+
+            %%chat --tools total_sales
+            What are the total sales in the south?
         """
         __tracebackhide__ = True  # the user's error is the stream's, not our frames'
         pending = self._begin(line, cell, awaitable=False)
-        text = pending.view.stream(pending.opener, idle_timeout=pending.settings.idle_timeout)
+        text = pending.view.stream(pending.opener, idle_timeout=pending.idle_timeout)
         self._finish(pending, text)
 
     async def chat_async(self, line: str, cell: str) -> None:
@@ -112,11 +132,9 @@ class NbstreamMagics(Magics):
         __tracebackhide__ = True
         pending = self._begin(line, cell, awaitable=True)
         if pending.backend.is_async:
-            text = await pending.view.astream(
-                pending.opener, idle_timeout=pending.settings.idle_timeout
-            )
+            text = await pending.view.astream(pending.opener, idle_timeout=pending.idle_timeout)
         else:  # the client was changed between transforming the cell and running it
-            text = pending.view.stream(pending.opener, idle_timeout=pending.settings.idle_timeout)
+            text = pending.view.stream(pending.opener, idle_timeout=pending.idle_timeout)
         self._finish(pending, text)
 
     @line_magic
@@ -130,13 +148,14 @@ class NbstreamMagics(Magics):
             %chat_config --local                         # the embedded local model
             %chat_config --system "Answer in one paragraph." --temperature 0.2
             %chat_config --max-tokens 500 --idle-timeout 30
+            %chat_config --tools total_sales,top_products  # functions the model may call
             %chat_config --reset                         # all back to the defaults
 
         ``--client`` takes the name of a notebook variable holding an ``openai.OpenAI``
         or ``openai.AsyncOpenAI`` client (then ``--model`` is needed too) or a function
         of the message list, as ``Chat`` takes. ``--system ''`` removes the system
-        prompt. The conversation is kept whatever changes; ``%%chat --new`` starts a
-        new one.
+        prompt, and ``--tools ''`` the tools. The conversation is kept whatever
+        changes; ``%%chat --new`` starts a new one.
         """
         options = parse_config_options(line)
         settings = ChatSettings() if options.reset else self.session.settings
@@ -145,6 +164,7 @@ class NbstreamMagics(Magics):
         if options.client_name is not None:
             client = find_client(self._ip.user_ns, options.client_name)
             settings = replace(settings, client=client, client_name=options.client_name)
+        find_tools(self._ip.user_ns, options.overrides.get("tools", ()))  # a typo, now
         self.session.settings = replace(settings, **options.overrides)
         print(self.session.describe())
 
@@ -165,6 +185,7 @@ class NbstreamMagics(Magics):
         backend = self.session.backend_for(settings)
         if backend.is_async and not awaitable:
             raise UsageError(why_not_awaited(self._ip, settings.client_name))
+        tools = find_tools(self._ip.user_ns, settings.tools)
         if options.new:
             self.session.reset()
         cell_id = self._cell_id()
@@ -173,13 +194,30 @@ class NbstreamMagics(Magics):
         self.session.view = view
         display(view)  # type: ignore[no-untyped-call]
         messages = self.session.messages_for(prompt, settings, kept)
-        return _PendingCell(prompt, messages, backend, settings, view, cell_id, kept)
+        rounds = None
+        if tools:
+            rounds = ToolRounds(
+                backend,
+                messages,
+                {tool.name: tool for tool in tools},
+                # Read synchronously, the cell holds the kernel's loop: async tools
+                # run on a loop of their own (an async client's cell runs them on the
+                # kernel's, which ToolRounds finds itself).
+                loop=None if backend.is_async else event_loop_thread(),
+                idle_timeout=settings.idle_timeout,
+            )
+        return _PendingCell(prompt, messages, backend, settings, view, cell_id, kept, rounds)
 
     def _finish(self, pending: _PendingCell, text: str) -> None:
         # Only a complete answer joins the conversation; errors have raised by now. Its
         # reply, not `text`: when the model refuses, the refusal is what it said.
-        self.session.record(pending.kept, pending.cell_id, pending.prompt, pending.view.reply)
-        self._ip.user_ns[ANSWER_VARIABLE] = text
+        rounds = pending.rounds
+        if rounds is None:
+            self.session.record(pending.kept, pending.cell_id, pending.prompt, pending.view.reply)
+            self._ip.user_ns[ANSWER_VARIABLE] = text
+        else:  # the tool rounds join it too; `_chat` is the final answer
+            self.session.record(pending.kept, pending.cell_id, pending.prompt, rounds.added)
+            self._ip.user_ns[ANSWER_VARIABLE] = rounds.reply
 
     def _cell_id(self) -> str | None:
         """The id of the running cell, from the execute request's metadata (``cellId``,

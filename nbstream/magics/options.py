@@ -1,7 +1,7 @@
 """What ``%%chat`` and ``%chat_config`` lines say: the settings, and their parsers.
 
 Both magics share the request options (``--model``, ``--system``, ``--temperature``,
-``--max-tokens``, ``--idle-timeout``); a mistake is one ``UsageError`` line, never a
+``--max-tokens``, ``--idle-timeout``, ``--tools``); a mistake is one ``UsageError`` line, never a
 usage dump or a ``SystemExit`` that would stop the cell oddly.
 """
 
@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 
 from nbstream.arguments import number
+from nbstream.magics.tool_names import tool_names
 
 __all__ = [
     "CellOptions",
@@ -54,6 +55,8 @@ class ChatSettings:
     """Sent as ``max_tokens``; None for the provider's default."""
     idle_timeout: float | None = None
     """Seconds without anything from the model after which the answer ends; None waits."""
+    tools: tuple[str, ...] = ()
+    """The names of the notebook's functions the model may call (looked up per cell)."""
 
     def request_params(self) -> dict[str, Any]:
         """The extra ``chat.completions.create`` arguments these settings ask for.
@@ -129,6 +132,12 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
         dest="idle_timeout",
         help="end the answer after S seconds without anything from the model",
     )
+    parser.add_argument(
+        "--tools",
+        metavar="F,G",
+        type=tool_names,
+        help="the notebook's functions the model may call ('' for none)",
+    )
 
 
 def _cell_parser() -> _Parser:
@@ -165,7 +174,7 @@ def _parse(parser: _Parser, line: str, where: str) -> argparse.Namespace:
 def _overrides(namespace: argparse.Namespace) -> dict[str, Any]:
     overrides = {
         name: getattr(namespace, name)
-        for name in ("model", "system", "temperature", "max_tokens", "idle_timeout")
+        for name in ("model", "system", "temperature", "max_tokens", "idle_timeout", "tools")
         if getattr(namespace, name) is not None
     }
     if overrides.get("model") == "":

@@ -38,9 +38,11 @@ class ChatSession:
 
     Attributes:
         settings: What ``%chat_config`` set (:class:`ChatSettings`).
-        history: The conversation so far in OpenAI format, user and assistant messages
-            only (the system prompt is added to each request). Only complete answers
-            are kept: a failed or interrupted cell leaves the history as it was.
+        history: The conversation so far in OpenAI format: each cell's user message,
+            then its answer (with ``--tools``, the assistant ``tool_calls`` and
+            ``tool`` messages that led to it first). The system prompt is added to each
+            request. Only complete answers are kept: a failed or interrupted cell
+            leaves the history as it was.
         view: The :class:`~nbstream.StreamView` of the last ``%%chat`` cell, or None.
 
     A cell run again takes its own turn's place: the conversation goes back to just
@@ -81,33 +83,45 @@ class ChatSession:
         >>> chat.turns_before("cell-a"), chat.turns_before("cell-b"), chat.turns_before("new")
         (0, 1, 2)
         """
-        turns = len(self.history) // 2
         cells = self._known_cells()
         if cell_id is not None and cell_id in cells:
             return cells.index(cell_id)
-        return turns
+        return len(self._turn_starts())
+
+    def _turn_starts(self) -> list[int]:
+        # A turn starts at its user message; tool rounds make some turns longer than two.
+        return [i for i, message in enumerate(self.history) if message.get("role") == "user"]
 
     def _known_cells(self) -> list[str | None]:
         # Trusted only while they match the history turn for turn (users may set history).
-        return self._turn_cells if len(self._turn_cells) * 2 == len(self.history) else []
+        return self._turn_cells if len(self._turn_cells) == len(self._turn_starts()) else []
 
-    def record(self, kept: int, cell_id: str | None, prompt: str, answer: str) -> None:
-        """Keep the first ``kept`` turns, then this cell's prompt and answer.
+    def record(
+        self, kept: int, cell_id: str | None, prompt: str, answer: str | list[dict[str, Any]]
+    ) -> None:
+        """Keep the first ``kept`` turns, then this cell's prompt and answer: its text, or
+        the messages that answered it (tool rounds, then the final answer).
 
         >>> chat = ChatSession()
         >>> chat.record(0, None, "Hi", "Hello!")
         >>> chat.history
         [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello!'}]
         """
-        kept = min(kept, len(self.history) // 2)
+        starts = self._turn_starts()
+        kept = min(kept, len(starts))
         cells = self._known_cells()
         cells = cells[:kept] + [None] * (kept - len(cells[:kept]))
+        answered = [{"role": "assistant", "content": answer}] if isinstance(answer, str) else answer
         self.history = [
-            *self.history[: 2 * kept],
+            *self.history[: self._start_of(kept, starts)],
             {"role": "user", "content": prompt},
-            {"role": "assistant", "content": answer},
+            *answered,
         ]
         self._turn_cells = [*cells, cell_id]
+
+    def _start_of(self, turn: int, starts: list[int]) -> int:
+        """Where turn ``turn`` starts in the history (its end, past the last turn)."""
+        return starts[turn] if turn < len(starts) else len(self.history)
 
     def messages_for(
         self, prompt: str, settings: ChatSettings, turns: int | None = None
@@ -122,7 +136,11 @@ class ChatSession:
         ['system', 'user', 'assistant', 'user']
         """
         system = [{"role": "system", "content": settings.system}] if settings.system else []
-        history = self.history if turns is None else self.history[: 2 * turns]
+        history = (
+            self.history
+            if turns is None
+            else self.history[: self._start_of(turns, self._turn_starts())]
+        )
         return [*system, *history, {"role": "user", "content": prompt}]
 
     def backend_for(self, settings: ChatSettings) -> Backend:
@@ -156,6 +174,7 @@ class ChatSession:
             temperature   the provider's default
             max tokens    the provider's default
             idle timeout  none (waits for the client)
+            tools         none
             conversation  new (no messages yet)
         """
         s = self.settings
@@ -190,6 +209,7 @@ class ChatSession:
                 "idle timeout",
                 f"{s.idle_timeout:g} s" if s.idle_timeout else "none (waits for the client)",
             ),
+            ("tools", ", ".join(s.tools) if s.tools else "none"),
             ("conversation", conversation),
         ]
         return "\n".join(f"{label:<13} {value}" for label, value in rows)

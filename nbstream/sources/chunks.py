@@ -38,6 +38,8 @@ from nbstream.sources.surrogates import SurrogateJoiner
 
 __all__ = ["ChunkParser", "error_message"]
 
+_EVENTS = (TextDelta, ReasoningDelta, RefusalDelta, ToolCallDelta, Usage, Finish)
+
 
 class ChunkParser:
     """Normalise source items into :data:`~nbstream.events.Event` values (pure, no I/O).
@@ -75,6 +77,11 @@ class ChunkParser:
         if isinstance(item, str):
             return self.feed(str(item))
         self._structured = True
+        if isinstance(item, _EVENTS):
+            # A source that made its events itself (tools.rounds.ToolRounds) passes them on.
+            if isinstance(item, Finish):
+                self._finished = True
+            return [item]
         if field(item, "choices") is not None:
             return self._feed_chunk(item)
         if is_responses_event(item):
