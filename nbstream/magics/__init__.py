@@ -20,6 +20,12 @@ Per-cell options override the configuration for that cell only::
     %%chat --model gpt-4o --temperature 0.2 --max-tokens 400 --idle-timeout 30
     Explain it again, shorter.
 
+``--tools f,g`` lets the model call the notebook's functions ``f`` and ``g``; each call
+runs in the kernel and shows in the view, then the answer follows::
+
+    %%chat --tools total_sales
+    What are the total sales in the south?
+
 Async clients (``openai.AsyncOpenAI``, ``async def`` functions) stream on the kernel's
 event loop: while one is configured, ``%%chat`` cells run as top-level ``await`` cells
 (IPython's autoawait, on by default), so the cell ends when the answer does, exactly as
@@ -31,6 +37,8 @@ Where things live, one job a module:
   (:class:`ChatSettings`, :func:`parse_cell_options`, :func:`parse_config_options`).
 - :mod:`~nbstream.magics.clients`: the clients ``--client`` takes, found in the
   notebook and checked (:func:`check_client`), and their URLs without credentials.
+- :mod:`~nbstream.magics.tool_names`: the functions ``--tools f,g`` names, found in
+  the notebook (their rounds run in :class:`nbstream.tools.rounds.ToolRounds`).
 - :mod:`~nbstream.magics.session`: :class:`ChatSession`, the settings and the
   conversation of one shell, with the cell that asked each turn.
 - :mod:`~nbstream.magics.cell_magics`: :class:`NbstreamMagics`, the magics themselves.

@@ -6,6 +6,9 @@
 - :mod:`.results`: a return value or a failure, as the text the model reads
 - :mod:`.calls`: one round of calls: checked, approved, run (sync in the worker thread,
   async concurrently on the event loop) and stoppable
+- :mod:`.messages`: the OpenAI-format ``tool_calls`` and ``tool`` messages of a round
+- :mod:`.rounds`: an answer with tools as one stream of events, calls run between its
+  rounds (``%%chat --tools``; the ``Chat`` widget has its engine in :mod:`nbstream.chat`)
 
 >>> from nbstream.tools import Tool
 >>> def add(a: int, b: int) -> int:
