@@ -9,6 +9,7 @@
 import typing
 
 from nbstream._version import __version__
+from nbstream.attachments import AttachmentError
 from nbstream.chat import Chat
 from nbstream.errors import (
     IdleTimeoutError,
@@ -25,6 +26,7 @@ if typing.TYPE_CHECKING:  # `import nbstream` must not import IPython's shell
     from IPython.core.interactiveshell import InteractiveShell
 
 __all__ = [
+    "AttachmentError",
     "Chat",
     "IdleTimeoutError",
     "IncompleteStreamError",

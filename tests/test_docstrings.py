@@ -38,6 +38,7 @@ import nbstream.local
 PUBLIC_MODULES = (
     "nbstream",
     "nbstream.answer",
+    "nbstream.attachments",
     "nbstream.chat",
     "nbstream.local",
     "nbstream.tools",

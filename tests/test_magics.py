@@ -61,7 +61,10 @@ def test_cell_options_parse() -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("--bogus", "%%chat: unknown option --bogus (it takes --idle-timeout, --max-tokens"),
+        (
+            "--bogus",
+            "%%chat: unknown option --bogus (it takes --attach, --idle-timeout, --max-tokens",
+        ),
         ("--new What is it?", "%%chat: unexpected 'What is it?'; the prompt goes in the cell"),
         ("--temperature hot", "argument --temperature: must be a number >= 0, got 'hot'"),
         ("--temperature -1", "argument --temperature: must be a number >= 0, got '-1'"),
@@ -665,5 +668,55 @@ def test_unknown_tool_names_are_usage_errors(fresh: Kernel) -> None:
     assert "'add(1)' is not a name" in usage_error(fresh, "%%chat --tools 'add(1)'\nHi")
     # Nothing was configured, sent or kept.
     assert "tools         none" in fresh.check("%chat_config").stdout
+    assert value(fresh, "nbstream.magics.session().history") == []
+    assert value(fresh, "sent") == []
+
+
+# -- %%chat --attach: the notebook's objects go with the prompt --------------------------
+
+ATTACHED = """
+import pandas as pd
+from PIL import Image
+df = pd.DataFrame({"city": ["Oslo", "Rome"], "rain": [7, 2]})
+pic = Image.new("RGB", (12, 8), (255, 0, 0))
+import tempfile
+notes_path = tempfile.mkdtemp() + "/attach-notes.txt"
+with open(notes_path, "w") as f:
+    f.write("one\\ntwo\\n")
+"""
+
+
+@kernel_test
+def test_chat_cells_attach_the_notebooks_objects(fresh: Kernel) -> None:
+    fresh.check(ATTACHED + "\n%chat_config --client rec")
+    notes = value(fresh, "notes_path")
+    chat_cell(fresh, f"%%chat --attach df,pic,{notes}\nWhat are these?")
+    assert value(fresh, "_chat") == (
+        "You attached 3 things:\n\n"
+        "- Table `df`: 2 rows × 2 columns; columns `city`, `rain`.\n"
+        "- Image `pic`: PNG, 12 × 8 px, mean colour #ff0000.\n"
+        "- File `attach-notes.txt`: 2 lines."
+    )
+    # The conversation keeps the parts; a follow-up without attachments is plain text.
+    chat_cell(fresh, "%%chat\nWhat is nbstream?")
+    history = value(fresh, "nbstream.magics.session().history")
+    first = history[0]["content"]
+    assert [part["type"] for part in first] == ["text", "text", "text", "image_url", "text"]
+    assert first[0] == {"type": "text", "text": "What are these?"}
+    assert history[2] == {"role": "user", "content": "What is nbstream?"}
+    # The request carried them too (what the local server received).
+    assert value(fresh, "sent[0]['messages'][0]['content'][3]['type']") == "image_url"
+
+
+@kernel_test
+def test_attach_names_that_are_wrong_are_usage_errors(fresh: Kernel) -> None:
+    fresh.check(ATTACHED + "\nnumber = 3.5")
+    assert usage_error(fresh, "%%chat --attach df,nope,gone\nHi") == (
+        "--attach: no variable (nor file) named 'nope' or 'gone' in the notebook; define them first"
+    )
+    assert usage_error(fresh, "%%chat --attach number\nHi").startswith(
+        "--attach number: cannot attach a float: attach an image"
+    )
+    assert "--attach takes names" in usage_error(fresh, "%%chat --attach ,\nHi")
     assert value(fresh, "nbstream.magics.session().history") == []
     assert value(fresh, "sent") == []

@@ -18,10 +18,11 @@ from typing import Any, cast
 import traitlets
 
 from nbstream.answer import AnswerAccumulator
+from nbstream.attachments import Attachment
 from nbstream.backends import Backend
 from nbstream.chat.exchange import Exchange, limit_note, tool_turns, with_tool_states
 from nbstream.chat.run import AnswerRun, Outcome, event_loop_thread, start
-from nbstream.chat.turns import Turn, request_messages, to_messages
+from nbstream.chat.turns import Turn, request_messages, synced_turns, to_messages
 from nbstream.delivery import DeltaChannel, Message
 from nbstream.errors import StreamInProgressError
 from nbstream.sources.idle import check_idle_timeout
@@ -30,7 +31,7 @@ from nbstream.tools import DEFAULT_RESULT_LIMIT, Tool
 from nbstream.tools.calls import Approve, ToolRound
 from nbstream.widget_sync import ChannelText, ProtocolWidget
 
-__all__ = ["ChatRounds", "RoundSettings", "running_loop", "user_text"]
+__all__ = ["ChatRounds", "RoundSettings", "running_loop", "user_text", "user_turn"]
 
 # What a turn's start and end set, in one state message each (docs/chat-protocol.md).
 TURN_KEYS = ("_turns", "is_streaming", "_stream", "_live_text", "_live_reasoning", "_live_tools")
@@ -60,7 +61,8 @@ class ChatRounds(ProtocolWidget):
 
     system = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     is_streaming = traitlets.Bool(False).tag(sync=True)
-    _turns = traitlets.List(traitlets.Dict()).tag(sync=True)
+    # Attachments' parts (an image's data) stay in the kernel: see synced_turns.
+    _turns = traitlets.List(traitlets.Dict()).tag(sync=True, to_json=synced_turns)
     _stream = traitlets.Int(0).tag(sync=True)
     _live_text = ChannelText("", channel="_text_channel").tag(sync=True)
     _live_reasoning = ChannelText("", channel="_reasoning_channel").tag(sync=True)
@@ -87,17 +89,23 @@ class ChatRounds(ProtocolWidget):
     # -- turns ------------------------------------------------------------------------
 
     def _start(
-        self, text: str | None, *, edit: int | None = None, blocking: bool = False
+        self,
+        text: str | None,
+        *,
+        attachments: list[Attachment] | None = None,
+        edit: int | None = None,
+        blocking: bool = False,
     ) -> Exchange:
-        """Begin an answer: to new user ``text``, to an edit of user turn ``edit``, or
-        (``text`` None) again to the last user message."""
+        """Begin an answer: to new user ``text`` (with ``attachments``), to an edit of
+        user turn ``edit`` (keeping its attachments), or (``text`` None) again to the
+        last user message."""
         with self._lock:
             self._refuse_if_streaming()
             turns = self._current_turns()
             if edit is not None:
                 turns = _replace_user_turn(turns, edit, cast(str, text), next(self._ids))
             elif text is not None:
-                turns.append(Turn(id=next(self._ids), role="user", content=text))
+                turns.append(user_turn(next(self._ids), text, attachments or []))
             else:
                 turns = _up_to_last_user_turn(turns)
             loop = self._answer_loop()
@@ -321,12 +329,22 @@ class _Sink:
         self._chat._finish(run, outcome, error)
 
 
-def user_text(text: object) -> str:
+def user_text(text: object, *, attached: bool = False) -> str:
+    """``text``, checked: a str, and not blank unless something is ``attached``."""
     if not isinstance(text, str):
         raise TypeError(f"the message must be a str, got {type(text).__name__}")
-    if not text.strip():
+    if not text.strip() and not attached:
         raise ValueError("nothing to send: the message is empty")
     return text
+
+
+def user_turn(turn_id: int, text: str, attachments: list[Attachment]) -> Turn:
+    """A user turn: its text, and its attachments' chips and parts (if any)."""
+    turn = Turn(id=turn_id, role="user", content=text)
+    if attachments:
+        turn["attachments"] = [attachment.view() for attachment in attachments]
+        turn["parts"] = [part for attachment in attachments for part in attachment.parts()]
+    return turn
 
 
 def _up_to_last_user_turn(turns: list[Turn]) -> list[Turn]:
@@ -339,8 +357,15 @@ def _up_to_last_user_turn(turns: list[Turn]) -> list[Turn]:
 def _replace_user_turn(turns: list[Turn], turn_id: object, text: str, new_id: int) -> list[Turn]:
     for index, turn in enumerate(turns):
         if turn["id"] == turn_id and turn["role"] == "user":
-            # A new id: the browser keys its DOM by id, and this is a new message.
-            return [*turns[:index], Turn(id=new_id, role="user", content=text)]
+            # A new id: the browser keys its DOM by id, and this is a new message. Its
+            # attachments stay: the edit is of the text.
+            edited = Turn(id=new_id, role="user", content=text)
+            if "parts" in turn:
+                edited["attachments"] = turn.get("attachments", [])
+                edited["parts"] = turn["parts"]
+            if not text.strip() and not edited.get("parts"):
+                raise ValueError("nothing to send: the message is empty")
+            return [*turns[:index], edited]
     raise ValueError(f"cannot edit message {turn_id!r}: no such user message")
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 from nbstream.answer import AnswerStats
+from nbstream.attachments import placeholder
+from nbstream.attachments.read_back import read_back
 from nbstream.tool_calls import ToolCall
 from nbstream.tools.calls import CallStatus
 from nbstream.tools.messages import openai_tool_call
@@ -20,11 +22,14 @@ from nbstream.tools.messages import openai_tool_call
 __all__ = [
     "Turn",
     "TurnStatus",
+    "copy_messages",
     "export_json",
     "export_markdown",
     "request_messages",
+    "synced_turns",
     "to_messages",
     "turns_from_messages",
+    "with_placeholders",
 ]
 
 TurnStatus = Literal["streaming", "done", "stopped", "error"]
@@ -46,6 +51,11 @@ class Turn(_TurnBase, total=False):
     call, ``status`` where it is (see :mod:`nbstream.tools.calls`), ``duration`` how long
     it ran, and ``note`` why it ended as it did. An assistant turn's ``note`` says why
     the exchange ended early (the round limit).
+
+    A user turn's ``attachments`` are what its chips show (:data:`AttachmentView`, with
+    a thumbnail at most), and ``parts`` the content parts the model gets for them: the
+    kernel keeps those, and :func:`synced_turns` leaves them out of what the browser
+    (and a saved notebook) gets.
     """
 
     status: TurnStatus | CallStatus
@@ -57,6 +67,32 @@ class Turn(_TurnBase, total=False):
     note: str | None
     error: str | None
     stats: AnswerStats | None
+    attachments: list[dict[str, object]]  # AttachmentViews; object, not Any, which makes
+    # mypy 2.4 lose the type of reversed(turns)
+    parts: list[dict[str, object]]
+
+
+def synced_turns(turns: list[dict[str, Any]], _widget: object = None) -> list[dict[str, Any]]:
+    """The turns as the browser gets them: without attachments' ``parts``.
+
+    The ``_turns`` trait's ``to_json``: an image's data then never travels to the
+    browser, nor into saved widget state, however often the turns are sent.
+
+    >>> synced_turns([{"id": 1, "role": "user", "content": "", "parts": [{"type": "text"}]}])
+    [{'id': 1, 'role': 'user', 'content': ''}]
+    """
+    return [
+        {key: value for key, value in turn.items() if key != "parts"} if "parts" in turn else turn
+        for turn in turns
+    ]
+
+
+def _user_content(turn: Turn) -> str | list[dict[str, Any]]:
+    parts = turn.get("parts")
+    if not parts:
+        return turn["content"]
+    text = [{"type": "text", "text": turn["content"]}] if turn["content"] else []
+    return [*text, *parts]
 
 
 def to_messages(system: str | None, turns: Iterable[Turn]) -> list[dict[str, Any]]:
@@ -71,7 +107,7 @@ def to_messages(system: str | None, turns: Iterable[Turn]) -> list[dict[str, Any
     for turn in turns:
         if turn.get("status") in _IN_FLIGHT:
             continue
-        message: dict[str, Any] = {"role": turn["role"], "content": turn["content"]}
+        message: dict[str, Any] = {"role": turn["role"], "content": _user_content(turn)}
         calls = turn.get("tool_calls") or []
         if turn["role"] == "assistant":
             if not turn["content"] and not calls:
@@ -82,6 +118,24 @@ def to_messages(system: str | None, turns: Iterable[Turn]) -> list[dict[str, Any
             message["tool_call_id"] = turn.get("tool_call_id", "")
         messages.append(message)
     return messages
+
+
+def copy_messages(system: str | None, turns: Iterable[Turn]) -> list[dict[str, Any]]:
+    """:func:`to_messages` for copies (the static HTML): each attachment is a placeholder
+    line after the question, not its data."""
+    shown = [
+        Turn(id=turn["id"], role=turn["role"], content=with_placeholders(turn, markdown=False))
+        if turn.get("attachments")
+        else turn
+        for turn in turns
+    ]
+    return to_messages(system, shown)
+
+
+def with_placeholders(turn: Turn, *, markdown: bool = True) -> str:
+    """A user turn's text, then a line for each attachment, as copies show them."""
+    lines = [placeholder(view, markdown=markdown) for view in turn.get("attachments") or ()]
+    return "\n\n".join(text for text in [turn["content"], *lines] if text)
 
 
 def request_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -130,13 +184,20 @@ def turns_from_messages(messages: object, next_id: Iterable[int]) -> tuple[str |
         role = message.get("role")
         if role not in _ROLES:
             raise ValueError(f"{where}['role'] must be one of {', '.join(_ROLES)}; got {role!r}")
-        content = _text_content(message.get("content"), where)
+        raw = message.get("content")
+        found = read_back(raw) if role == "user" and isinstance(raw, list) else None
+        content = found.question if found else _text_content(raw, where)
+        if found is not None:
+            _check_parts(cast(list[Any], raw), where)
         if role == "system":
             if turns or system is not None:
                 raise ValueError(f"{where}: the system message must come first, and only once")
             system = content
             continue
         turn = Turn(id=next(ids), role=role, content=content)
+        if found is not None and found.parts:
+            turn["attachments"] = found.views
+            turn["parts"] = found.parts
         if role == "assistant":
             turn["status"] = "done"
             turn["reasoning"] = ""
@@ -178,6 +239,19 @@ def _text_content(content: object, where: str) -> str:
     raise TypeError(
         f"{where}['content'] must be a str (or a list of text parts), got {type(content).__name__}"
     )
+
+
+_PART_TYPES = ("text", "image_url", "input_text", "input_image")
+
+
+def _check_parts(content: list[Any], where: str) -> None:
+    for index, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if kind not in _PART_TYPES:
+            raise ValueError(
+                f"{where}['content'][{index}] must be a content part of type "
+                f"{', '.join(map(repr, _PART_TYPES))}; got {kind or type(part).__name__!r}"
+            )
 
 
 def _tool_calls(calls: object, where: str) -> list[ToolCall]:
@@ -223,7 +297,7 @@ def export_markdown(system: str | None, turns: Iterable[Turn]) -> str:
         if turn["role"] == "tool":
             parts.append(_tool_result_markdown(turn))
             continue
-        body = turn["content"]
+        body = with_placeholders(turn)
         for call in turn.get("tool_calls") or []:
             body += f"\n\nTool call `{call['name']}`:\n\n{_fenced(call['arguments'], 'json')}"
         if turn.get("status") == "stopped":

@@ -9,11 +9,13 @@ from typing import Any, Literal, cast
 
 import traitlets
 
+from nbstream.attachments import Attachment, AttachmentLimits, attach_all
 from nbstream.backends import resolve_backend
 from nbstream.chat.answer import Answer
 from nbstream.chat.rounds import ChatRounds, RoundSettings, running_loop, user_text
 from nbstream.chat.turns import (
     TurnStatus,
+    copy_messages,
     export_json,
     export_markdown,
     to_messages,
@@ -29,6 +31,8 @@ from nbstream.tools.calls import Approve
 __all__ = ["Chat"]
 
 _STATIC = pathlib.Path(__file__).parent.parent / "static"
+# What `attachments=` takes: a list of objects, or {name: object}.
+_Attachments = list[Any] | tuple[Any, ...] | dict[str, Any] | None
 _log = logging.getLogger("nbstream")
 
 
@@ -78,6 +82,9 @@ class Chat(StaticCopy, ChatRounds):
             the answer ends with a note saying so.
         tool_result_limit: Characters of a tool's result the model gets (the rest is
             cut, with a note).
+        attachment_limits: What ``attachments=`` may carry: image size (larger images
+            are downscaled), bytes, count, table rows and text length shown
+            (:class:`nbstream.attachments.AttachmentLimits`).
         **params: Passed to ``chat.completions.create``. ``stream_options`` defaults to
             ``{"include_usage": True}`` so the footer can show token usage; pass
             ``stream_options=None`` for a server that rejects it.
@@ -110,6 +117,7 @@ class Chat(StaticCopy, ChatRounds):
         approve: bool | Approve = False,
         max_tool_rounds: int = 8,
         tool_result_limit: int = DEFAULT_RESULT_LIMIT,
+        attachment_limits: AttachmentLimits | None = None,
         **params: Any,
     ) -> None:
         if system is not None and not isinstance(system, str):
@@ -124,6 +132,12 @@ class Chat(StaticCopy, ChatRounds):
         for name, value in limits.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        if attachment_limits is not None and not isinstance(attachment_limits, AttachmentLimits):
+            raise TypeError(
+                "attachment_limits must be an nbstream.attachments.AttachmentLimits, "
+                f"got {type(attachment_limits).__name__}"
+            )
+        self._attachment_limits = attachment_limits or AttachmentLimits()
         self._static_copy = static_copy
         backend = resolve_backend(client, model, params)
         super().__init__(
@@ -204,25 +218,43 @@ class Chat(StaticCopy, ChatRounds):
                 )
         return None
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, attachments: _Attachments = None) -> None:
         """Ask ``text`` and return at once; the answer streams in the background.
+
+        ``attachments`` go with the question: DataFrames and Series (as text: shape,
+        columns, first rows), images (PIL, matplotlib figures, PNG/JPEG/GIF/WebP bytes
+        or paths, anything with ``_repr_png_``), text files' paths, objects with
+        ``_repr_markdown_``; a list, or ``{name: object}`` to name them. They are
+        checked before anything is sent (:class:`nbstream.attachments.AttachmentError`
+        says what is wrong); the model gets them as content parts, and the chat shows
+        each as a chip with a thumbnail.
 
         (This replaces ipywidgets' ``Widget.send`` for custom messages, which the Chat
         does not offer: its messages to the browser are its own protocol's.)
 
         Raises:
             StreamInProgressError: An answer is streaming already.
-            ValueError: ``text`` is empty.
+            ValueError: ``text`` is empty and nothing is attached.
+            AttachmentError: An attachment cannot be attached (a ``ValueError``).
 
         Example::
 
             chat.send("What is nbstream?")  # returns at once
             chat.is_streaming  # True until the answer ends; chat.last_answer grows
+            chat.send("What stands out?", attachments=[df, fig])
         """
-        self._start(user_text(text))
+        question, converted = self._question(text, attachments)
+        self._start(question, attachments=converted)
 
-    def ask(self, text: str) -> str:
+    def _question(self, text: object, attachments: _Attachments) -> tuple[str, list[Attachment]]:
+        """The checked text and converted attachments of a question, before anything runs."""
+        converted = attach_all(attachments, self._attachment_limits)
+        return user_text(text, attached=bool(converted)), converted
+
+    def ask(self, text: str, attachments: _Attachments = None) -> str:
         """Ask ``text`` and wait for the answer; return its text (for scripts and tests).
+
+        ``attachments`` are as :meth:`send` takes them.
 
         If the answer fails, its exception is raised (the partial answer stays in the
         chat); if it is stopped, the text so far is returned. In a notebook with an async
@@ -233,8 +265,12 @@ class Chat(StaticCopy, ChatRounds):
             >>> chat = Chat(lambda messages: ["You said: ", messages[-1]["content"]])
             >>> chat.ask("Hello")
             'You said: Hello'
+            >>> from nbstream.attachments import Attachment
+            >>> chat = Chat(lambda messages: [f"{len(messages[-1]['content'])} parts"])
+            >>> chat.ask("Read this", attachments=[Attachment.from_text("x", name="a.txt")])
+            '2 parts'
         """
-        text = user_text(text)
+        text, converted = self._question(text, attachments)
         if self._backend.is_async and running_loop() is self._answer_loop():
             raise RuntimeError(
                 "chat.ask() would block the event loop this async client's answer runs on; "
@@ -245,24 +281,27 @@ class Chat(StaticCopy, ChatRounds):
                 "chat.ask() waits in this cell, so it cannot also take the widget's Allow / "
                 "Deny: use chat.send(text), or approve=a function (name, arguments) -> bool"
             )
-        exchange = self._start(text, blocking=True)
+        exchange = self._start(text, attachments=converted, blocking=True)
         try:
             return exchange.future.result()
         except KeyboardInterrupt:
             self.stop()  # an interrupted wait stops the answer too
             raise
 
-    async def asend(self, text: str) -> str:
+    async def asend(self, text: str, attachments: _Attachments = None) -> str:
         """Ask ``text`` and await the answer; return its text. Async twin of :meth:`ask`.
 
-        Cancelling the await (e.g. interrupting the kernel) stops the answer.
+        ``attachments`` are as :meth:`send` takes them. Cancelling the await (e.g.
+        interrupting the kernel) stops the answer.
 
         Example::
 
             chat = Chat(openai.AsyncOpenAI(), model="gpt-4o-mini")
             text = await chat.asend("What is nbstream?")
+            text = await chat.asend("And this table?", attachments=[df])
         """
-        exchange = self._start(user_text(text))
+        text, converted = self._question(text, attachments)
+        exchange = self._start(text, attachments=converted)
         try:
             return await asyncio.wrap_future(exchange.future)
         except asyncio.CancelledError:
@@ -399,7 +438,7 @@ class Chat(StaticCopy, ChatRounds):
         with self._lock:
             if self._busy or not self._stored("_turns"):
                 return None
-            messages = to_messages(self.system, self._current_turns())
+            messages = copy_messages(self.system, self._current_turns())
         return conversation_to_html(messages, allow_images=self.allow_images)
 
     # -- the browser --------------------------------------------------------------------
@@ -420,7 +459,8 @@ class Chat(StaticCopy, ChatRounds):
             elif kind == "regenerate":
                 self.regenerate()
             elif kind == "edit":
-                self._start(user_text(str(content.get("text", ""))), edit=content.get("id"))
+                text = user_text(str(content.get("text", "")), attached=True)
+                self._start(text, edit=content.get("id"))
             elif kind == "clear":
                 self.clear()
             elif kind == "approve":

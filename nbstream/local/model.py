@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from nbstream.attachments.read_back import read_back
 from nbstream.local.knowledge import DEFAULT, TOPICS, Topic
 
 MODEL = "nbstream-local"
@@ -120,8 +121,13 @@ def last_question(messages: Sequence[Mapping[str, Any]]) -> str:
         ... ])
         'Hi'
     """
+    # An attachment's text (a whole file, a table) is not the question.
     return next(
-        (message_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"),
+        (
+            read_back(m.get("content")).question
+            for m in reversed(messages)
+            if m.get("role") == "user"
+        ),
         "",
     )
 

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nbstream.local.attachments import answer_attachments
 from nbstream.local.faults import (
     MID_STREAM_FAULTS,
     SLOW_FIRST_TOKEN_DELAY,
@@ -140,7 +141,8 @@ class _Turn:
 
 def _turn(request: ChatRequest) -> _Turn:
     """The ``tool_calls`` option's calls, or the model's own turn: it answers the tool
-    results the conversation ends with, or makes the calls the last user message asks
+    results the conversation ends with, or describes the last user message's
+    attachments (:mod:`nbstream.local.attachments`), or makes the calls that message asks
     for (see :mod:`nbstream.local.tool_calling`), or answers the question."""
     messages = request.messages
     if request.options.tool_calls is not None:
@@ -149,6 +151,9 @@ def _turn(request: ChatRequest) -> _Turn:
     results = tool_results(messages)
     if results:
         return _Turn(answer_results(results), (), results_reasoning(results))
+    described = answer_attachments(messages)
+    if described is not None:
+        return _Turn(described, (), default_reasoning(messages))
     calls = choose_calls(last_question(messages), request.tools)
     if calls:
         return _Turn("", calls, calling_reasoning(calls))

@@ -17,8 +17,10 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 
+from nbstream.attachments import user_content
 from nbstream.backends import Backend
 from nbstream.chat.run import event_loop_thread
+from nbstream.magics.attach_names import find_attachments
 from nbstream.magics.autoawait import why_not_awaited
 from nbstream.magics.clients import find_client
 from nbstream.magics.options import ChatSettings, parse_cell_options, parse_config_options
@@ -47,7 +49,7 @@ class _PendingCell:
     """A ``%%chat`` cell between its request and its answer: what ``_begin`` prepared
     and ``_finish`` records (a turn of the conversation once the answer is complete)."""
 
-    prompt: str
+    prompt: str | list[dict[str, Any]]  # the user message's content (parts, with --attach)
     messages: list[dict[str, Any]]
     backend: Backend
     settings: ChatSettings
@@ -92,7 +94,7 @@ class NbstreamMagics(Magics):
         ::
 
             %%chat [--new] [--model NAME] [--system TEXT] [--temperature X]
-                   [--max-tokens N] [--idle-timeout S] [--tools F,G]
+                   [--max-tokens N] [--idle-timeout S] [--tools F,G] [--attach X,Y]
             Your prompt, on as many lines as you like.
 
         Consecutive ``%%chat`` cells are one conversation: each sends the earlier
@@ -106,6 +108,10 @@ class NbstreamMagics(Magics):
         calls, their results and the final answer, and ``_chat`` the final answer.
         Interrupt the kernel to stop.
 
+        ``--attach df,fig`` sends the notebook's objects ``df`` and ``fig`` with the
+        prompt (DataFrames as text, figures and images as images, file paths' contents;
+        see :mod:`nbstream.attachments`); the conversation keeps them.
+
         Examples::
 
             %%chat --new --temperature 0.2
@@ -113,6 +119,9 @@ class NbstreamMagics(Magics):
 
             %%chat --tools total_sales
             What are the total sales in the south?
+
+            %%chat --attach df,fig
+            What stands out in this table and this plot?
         """
         __tracebackhide__ = True  # the user's error is the stream's, not our frames'
         pending = self._begin(line, cell, awaitable=False)
@@ -186,6 +195,8 @@ class NbstreamMagics(Magics):
         if backend.is_async and not awaitable:
             raise UsageError(why_not_awaited(self._ip, settings.client_name))
         tools = find_tools(self._ip.user_ns, settings.tools)
+        # Before anything shows or is sent: a typo in a name is one UsageError line.
+        attachments = find_attachments(self._ip.user_ns, options.attach)
         if options.new:
             self.session.reset()
         cell_id = self._cell_id()
@@ -193,7 +204,8 @@ class NbstreamMagics(Magics):
         view = StreamView()
         self.session.view = view
         display(view)  # type: ignore[no-untyped-call]
-        messages = self.session.messages_for(prompt, settings, kept)
+        content = user_content(prompt, attachments)
+        messages = self.session.messages_for(content, settings, kept)
         rounds = None
         if tools:
             rounds = ToolRounds(
@@ -206,7 +218,7 @@ class NbstreamMagics(Magics):
                 loop=None if backend.is_async else event_loop_thread(),
                 idle_timeout=settings.idle_timeout,
             )
-        return _PendingCell(prompt, messages, backend, settings, view, cell_id, kept, rounds)
+        return _PendingCell(content, messages, backend, settings, view, cell_id, kept, rounds)
 
     def _finish(self, pending: _PendingCell, text: str) -> None:
         # Only a complete answer joins the conversation; errors have raised by now. Its

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 
 from nbstream.arguments import number
+from nbstream.magics.attach_names import attach_names
 from nbstream.magics.tool_names import tool_names
 
 __all__ = [
@@ -80,14 +81,16 @@ class CellOptions:
     Attributes:
         overrides: The :class:`ChatSettings` fields this cell changes, by name.
         new: Whether the cell starts a new conversation (``--new``).
+        attach: The notebook's objects (or files) this prompt carries (``--attach``).
 
     Example:
         >>> parse_cell_options("--new --model gpt-4o")
-        CellOptions(overrides={'model': 'gpt-4o'}, new=True)
+        CellOptions(overrides={'model': 'gpt-4o'}, new=True, attach=())
     """
 
     overrides: dict[str, Any] = field(default_factory=dict)
     new: bool = False
+    attach: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,13 @@ def _cell_parser() -> _Parser:
     parser = _Parser(prog="%%chat", add_help=False, allow_abbrev=False)
     _add_request_options(parser)
     parser.add_argument("--new", action="store_true", help="start a new conversation")
+    parser.add_argument(
+        "--attach",
+        metavar="X,Y",
+        type=attach_names,
+        default=(),
+        help="the notebook's objects (DataFrames, figures, images, files) to attach",
+    )
     return parser
 
 
@@ -187,11 +197,11 @@ def _overrides(namespace: argparse.Namespace) -> dict[str, Any]:
 def parse_cell_options(line: str) -> CellOptions:
     """Parse the options after ``%%chat``; raise ``UsageError`` on anything else.
 
-    >>> parse_cell_options("--new --temperature 0.2")
-    CellOptions(overrides={'temperature': 0.2}, new=True)
+    >>> parse_cell_options("--new --temperature 0.2 --attach df,fig")
+    CellOptions(overrides={'temperature': 0.2}, new=True, attach=('df', 'fig'))
     """
     namespace = _parse(_cell_parser(), line, "the prompt goes in the cell, below the %%chat line")
-    return CellOptions(overrides=_overrides(namespace), new=namespace.new)
+    return CellOptions(overrides=_overrides(namespace), new=namespace.new, attach=namespace.attach)
 
 
 def parse_config_options(line: str) -> ConfigOptions:

@@ -97,10 +97,15 @@ class ChatSession:
         return self._turn_cells if len(self._turn_cells) == len(self._turn_starts()) else []
 
     def record(
-        self, kept: int, cell_id: str | None, prompt: str, answer: str | list[dict[str, Any]]
+        self,
+        kept: int,
+        cell_id: str | None,
+        prompt: str | list[dict[str, Any]],
+        answer: str | list[dict[str, Any]],
     ) -> None:
-        """Keep the first ``kept`` turns, then this cell's prompt and answer: its text, or
-        the messages that answered it (tool rounds, then the final answer).
+        """Keep the first ``kept`` turns, then this cell's prompt (its text, or content
+        parts with attachments) and answer: its text, or the messages that answered it
+        (tool rounds, then the final answer).
 
         >>> chat = ChatSession()
         >>> chat.record(0, None, "Hi", "Hello!")
@@ -124,7 +129,7 @@ class ChatSession:
         return starts[turn] if turn < len(starts) else len(self.history)
 
     def messages_for(
-        self, prompt: str, settings: ChatSettings, turns: int | None = None
+        self, prompt: str | list[dict[str, Any]], settings: ChatSettings, turns: int | None = None
     ) -> list[dict[str, Any]]:
         """The messages a cell sends: the system prompt, the history (its first
         ``turns`` turns, if given), then ``prompt``.
