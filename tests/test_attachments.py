@@ -468,3 +468,26 @@ def test_the_local_model_describes_exactly_what_was_attached(
     )
     # A question with nothing attached is answered as before.
     assert chat.ask("What is nbstream?").startswith("## What is nbstream?")
+
+
+def test_three_1_mb_images_weigh_little_in_a_saved_notebook(recorder: Recorder) -> None:
+    # Noise does not compress: each PNG is about 1 MB, as a photo would be.
+    rng = np.random.default_rng(3)
+    photos = {}
+    for index in range(3):
+        pixels = rng.integers(0, 256, size=(580, 580, 3), dtype=np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        photos[f"photo{index}.png"] = buffer.getvalue()
+    assert all(len(data) > 1_000_000 for data in photos.values())
+    chat = Chat(Model())
+    chat.ask("Compare these", attachments=photos)
+    # What a saved notebook stores of this Chat: its widget state (the bundle aside,
+    # which every widget carries), and the static copy in its output.
+    state = chat.get_state()
+    saved = {k: v for k, v in state.items() if k not in ("_esm", "_css")}
+    weight = len(json.dumps(saved))
+    html = chat._static_html() or ""
+    print(f"three 1 MB images: {weight} B of widget state, {len(html)} B of static copy")
+    assert weight < 3 * 20_000  # thumbnails only: well under 2% of the 3 MB attached
+    assert len(html) < 2_000
