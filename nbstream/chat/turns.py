@@ -8,12 +8,12 @@ messages the user sets. See ``docs/chat-protocol.md``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypedDict, cast
 
 from nbstream.answer import AnswerStats
 from nbstream.attachments import placeholder
+from nbstream.attachments.headers import fenced
 from nbstream.attachments.read_back import read_back
 from nbstream.tool_calls import ToolCall
 from nbstream.tools.calls import CallStatus
@@ -299,7 +299,7 @@ def export_markdown(system: str | None, turns: Iterable[Turn]) -> str:
             continue
         body = with_placeholders(turn)
         for call in turn.get("tool_calls") or []:
-            body += f"\n\nTool call `{call['name']}`:\n\n{_fenced(call['arguments'], 'json')}"
+            body += f"\n\nTool call `{call['name']}`:\n\n{fenced(call['arguments'], 'json')}"
         if turn.get("status") == "stopped":
             body += "\n\n*(stopped)*"
         elif turn.get("status") == "error":
@@ -315,14 +315,7 @@ def _tool_result_markdown(turn: Turn) -> str:
     heading = f"## {_HEADINGS['tool']}" + (f" (`{name}`)" if name else "")
     status = turn.get("status")
     flag = f"\n\n*({status})*" if status in ("error", "denied", "cancelled") else ""
-    return f"{heading}\n\n{_fenced(turn['content'], '')}{flag}"
-
-
-def _fenced(text: str, language: str) -> str:
-    """``text`` in a code fence longer than any run of backticks inside it."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{language}\n{text}\n{fence}"
+    return f"{heading}\n\n{fenced(turn['content'])}{flag}"
 
 
 def export_json(system: str | None, turns: Iterable[Turn]) -> str:

@@ -70,15 +70,21 @@ The rule (in full in :mod:`nbstream.local.tool_calling`):
 Call ids are ``call_1``, ``call_2``… counted through the conversation, and the
 ``tool_calls`` option, when given, is made instead of the model's own calls.
 
-What lives where (the package imports nothing from the rest of nbstream, so tests that
-use it are realistic):
+- *Attachments.* A last user message with attachments is answered with one line per
+  attachment: an image's format, pixel size and mean colour, a table's shape and
+  columns, a file's line count (:mod:`nbstream.local.attachments`).
+
+What lives where (the package imports nothing from the rest of nbstream but the
+attachments' text format, :mod:`nbstream.attachments`, which it reads as a model would;
+so tests that use it are realistic):
 
 - :mod:`.model`, :mod:`.knowledge`: the deterministic answers and how they are chosen
 - :mod:`.chat_chunks`, :mod:`.responses`: pure builders of each API's chunks and events
 - :mod:`.options`: a request and its per-request options, validated; :mod:`.plan`: the
   reply to send for it (tokens, pacing, fault)
 - :mod:`.tools`: the tools a request offers and ``tool_choice``; :mod:`.tool_calling`: the
-  calls the model makes; :mod:`.tool_results`: its answer to their results
+  calls the model makes; :mod:`.tool_results`: its answer to their results;
+  :mod:`.attachments`: its answer to attachments
 - :mod:`.endpoints`: each path's request, stream events and whole reply
 - :mod:`.pacing`: the one paced loop both APIs stream through (delays, faults, stats)
 - :mod:`.http_server`: HTTP only; :mod:`.server`: :class:`LocalServer`

@@ -39,6 +39,9 @@ Where things live, one job a module:
   notebook and checked (:func:`check_client`), and their URLs without credentials.
 - :mod:`~nbstream.magics.tool_names`: the functions ``--tools f,g`` names, found in
   the notebook (their rounds run in :class:`nbstream.tools.rounds.ToolRounds`).
+- :mod:`~nbstream.magics.attach_names`: the objects (or files) ``--attach df,fig``
+  names, found in the notebook and converted (:mod:`nbstream.attachments`).
+- :mod:`~nbstream.magics.names`: a notebook variable by its (dotted) name, for both.
 - :mod:`~nbstream.magics.session`: :class:`ChatSession`, the settings and the
   conversation of one shell, with the cell that asked each turn.
 - :mod:`~nbstream.magics.cell_magics`: :class:`NbstreamMagics`, the magics themselves.

@@ -14,6 +14,7 @@ from pathlib import Path
 from IPython.core.error import UsageError
 
 from nbstream.attachments import Attachment, AttachmentError, attach
+from nbstream.magics.names import lookup
 
 __all__ = ["attach_names", "find_attachments"]
 
@@ -75,10 +76,7 @@ def find_attachments(namespace: Mapping[str, object], names: tuple[str, ...]) ->
 
 
 def _lookup(namespace: Mapping[str, object], name: str) -> object | None:
-    first, *rest = name.split(".")
-    value = namespace.get(first) if first.isidentifier() else None
-    for part in rest:
-        value = getattr(value, part, None)
+    value = lookup(namespace, name)
     if value is None and Path(name).is_file():
         return Path(name)
     return value

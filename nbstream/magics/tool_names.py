@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from IPython.core.error import UsageError
 
+from nbstream.magics.names import lookup
 from nbstream.tools import Tool, tools_from
 
 __all__ = ["find_tools", "tool_names"]
@@ -58,7 +59,7 @@ def find_tools(namespace: Mapping[str, object], names: tuple[str, ...]) -> list[
           ...
         IPython.core.error.UsageError: --tools: no function named 'mul' or 'div' in the ...
     """
-    missing = [name for name in names if _lookup(namespace, name) is None]
+    missing = [name for name in names if lookup(namespace, name) is None]
     if missing:
         listed = " or ".join(repr(name) for name in missing)
         raise UsageError(
@@ -67,18 +68,10 @@ def find_tools(namespace: Mapping[str, object], names: tuple[str, ...]) -> list[
         )
     tools: list[Tool] = []
     for name in names:
-        value = _lookup(namespace, name)
+        value = lookup(namespace, name)
         try:
             [tool] = tools_from([value])
         except TypeError as exc:
             raise UsageError(f"--tools: {name} cannot be a tool: {exc}") from None
         tools.append(tool)
     return tools
-
-
-def _lookup(namespace: Mapping[str, object], name: str) -> object | None:
-    first, *rest = name.split(".")
-    value = namespace.get(first)
-    for part in rest:
-        value = getattr(value, part, None)
-    return value
