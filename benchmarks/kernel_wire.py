@@ -671,11 +671,14 @@ def markdown(
         "and displaying a widget happens in an earlier cell and is not counted: it is sent "
         "once per widget ("
         + ", ".join(f"{k} {fmt_bytes(v)}" for k, v in setup_bytes.items() if v)
-        + ", the JavaScript module included). StreamView runs twice: as a user gets it "
-        "by default, where the stream ends with one `text/html` update carrying the "
-        "sanitized static copy of the final answer for saved notebooks (about 1.5x the "
-        "text's bytes, once), and with `static_copy=False`, the stream alone (the paced "
-        "and latency figures are of that one: the copy changes only the stream's end).",
+        + "; the first widget of a kernel also brings the kernel's one shared bundle, "
+        "the JavaScript module). StreamView runs twice: as a user gets it by default, "
+        "where the stream ends with what a saved notebook keeps, once: one `text/html` "
+        "update carrying the sanitized static copy of the final answer (about 1.4x the "
+        "text's bytes) and one state message with the final text (1x, so a notebook run "
+        "headless saves the answer in its widget state), and with `static_copy=False`, "
+        "the stream alone (the paced and latency figures are of that one: the copy "
+        "changes only the stream's end).",
         "- **msgs/s**: output messages per second from the cell's first to its last output "
         "message (— when there is only one).",
         "- **kernel CPU**: `time.process_time()` in the kernel, all threads (the IOPub "

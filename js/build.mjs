@@ -1,6 +1,14 @@
 // Bundles the widget for the Python package: `node build.mjs` (production) or
-// `node build.mjs --watch` (rebuild on save; pair with ANYWIDGET_HMR=1).
+// `node build.mjs --watch` (rebuild on save, uncompressed; pair with ANYWIDGET_HMR=1).
+//
+// Production writes three files to nbstream/static/:
+// - widget.js: the bundle (src/index.ts), deflated inside a small loader module. It is
+//   what a saved notebook stores (once: see src/stub.ts), so it is stored small; the
+//   browser inflates it with DecompressionStream and imports the result.
+// - widget.css: the styles.
+// - stub.js: what each widget instance carries in Jupyter (src/stub.ts).
 import { readFileSync, writeFileSync } from "node:fs";
+import { deflateSync } from "node:zlib";
 import * as esbuild from "esbuild";
 
 const outdir = new URL("../nbstream/static/", import.meta.url).pathname;
@@ -15,17 +23,34 @@ const common = {
 	legalComments: "none",
 };
 
-const builds = [
-	// One bundle for both widgets (see src/index.ts). marked is bundled in: a notebook
-	// frontend has no module resolver for bare imports.
-	{ ...common, entryPoints: { widget: "src/index.ts" }, format: "esm" },
-	{ ...common, entryPoints: { widget: "src/widget.css" } },
-];
+// One bundle for both widgets (see src/index.ts). marked is bundled in: a notebook
+// frontend has no module resolver for bare imports.
+const widget = { ...common, entryPoints: { widget: "src/index.ts" }, format: "esm" };
+const styles = { ...common, entryPoints: { widget: "src/widget.css" } };
+const stub = { ...common, entryPoints: { stub: "src/stub.ts" }, format: "esm" };
+
+/** `code` as an ES module that inflates and imports it, and re-exports its default. */
+function deflated(code) {
+	const data = deflateSync(Buffer.from(code), { level: 9 }).toString("base64");
+	return (
+		`const s=new Blob([Uint8Array.from(atob("${data}"),c=>c.charCodeAt(0))]).stream()` +
+		`.pipeThrough(new DecompressionStream("deflate")),` +
+		`u=URL.createObjectURL(new Blob([await new Response(s).text()],{type:"text/javascript"}));` +
+		`let m;try{m=await import(u)}finally{URL.revokeObjectURL(u)}export default m.default;\n`
+	);
+}
 
 if (process.argv.includes("--watch")) {
-	for (const options of builds) await (await esbuild.context(options)).watch();
+	for (const options of [widget, styles, stub]) await (await esbuild.context(options)).watch();
 } else {
-	await Promise.all(builds.map((options) => esbuild.build(options)));
+	const [built] = await Promise.all([
+		esbuild.build({ ...widget, write: false, logLevel: "warning" }),
+		esbuild.build(styles),
+		esbuild.build(stub),
+	]);
+	const minified = built.outputFiles[0].text;
+	writeFileSync(`${outdir}widget.js`, deflated(minified));
+	console.log(`  widget.js: ${minified.length} B minified, stored deflated`);
 	// esbuild keeps the spaces in custom properties' values (`--a: var( --b, #fff )`); the
 	// browser does not need them, the bundle budget does. (No CSS string holds ", " or ": ".)
 	const css = `${outdir}widget.css`;

@@ -12,9 +12,10 @@ The widget is displayed with a ``display_id``, so that when a stream ends, every
 showing it (there may be several) is updated with the new copy. Mid-stream no copy is
 sent: the answer is not final, and the live widget is the one showing it.
 
-The copy costs one more copy of the final text on the wire, once per stream (the deltas
-cost about what ``print()`` does, so a stream with its copy costs about twice that).
-``static_copy=False`` on the widget turns it off.
+The copy costs about 1.4 more copies of the final text on the wire, once per stream
+(the deltas cost about what ``print()`` does); StreamView also sends its final state
+then, for widget state saved headless (see ``StreamView._end``).
+``static_copy=False`` on the widget turns both off.
 """
 
 from __future__ import annotations

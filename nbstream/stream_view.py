@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import pathlib
 import threading
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import Any, TypeVar
@@ -29,7 +28,6 @@ from nbstream.widget_sync import ChannelText, ProtocolWidget
 
 __all__ = ["StreamView"]
 
-_STATIC = pathlib.Path(__file__).parent / "static"
 _S = TypeVar("_S")
 
 
@@ -83,9 +81,6 @@ class StreamView(StaticCopy, ProtocolWidget):
             the notebook was opened. Off, an image shows as its alt text and address.
     """
 
-    _esm = _STATIC / "widget.js"
-    _css = _STATIC / "widget.css"
-
     content = ChannelText("", channel="_channel").tag(sync=True)
     is_streaming = traitlets.Bool(False).tag(sync=True)
     error = traitlets.Unicode(None, allow_none=True).tag(sync=True)
@@ -110,10 +105,13 @@ class StreamView(StaticCopy, ProtocolWidget):
             content: Initial markdown.
             allow_images: Load markdown images (http, https and data: images); see
                 :attr:`allow_images`.
-            static_copy: When a stream ends, also put the final text, rendered and
-                sanitized, into the outputs that show the view (``text/html``), so the
-                answer stays readable where widgets are not (nbconvert, GitHub, an
-                untrusted notebook). It costs one more copy of the text on the wire.
+            static_copy: When a stream ends, keep the answer for the saved notebook:
+                put the final text, rendered and sanitized, into the outputs that show
+                the view (``text/html``), so it stays readable where widgets are not
+                (nbconvert, GitHub, an untrusted notebook), and send the final state to
+                the kernel's saved widget state, so a notebook run headless reopens
+                showing it. It costs about 1.5 more copies of the text on the wire, once.
+                Turn it off for streams nobody will save.
             max_messages_per_second: Upper bound on delta messages while streaming.
                 Jupyter drops iopub messages past its rate limits, so keep it modest.
         """
@@ -303,6 +301,12 @@ class StreamView(StaticCopy, ProtocolWidget):
                 self.error = error
                 self.is_streaming = False
             self._channel.end(error)
+            if self._static_copy:
+                # The browser has the final text already (the `end` message), but a
+                # notebook run headless (nbclient, papermill) saves widget state from
+                # the kernel's state messages alone: without this one it would save an
+                # empty view, still streaming. One more copy of the text, once.
+                self.send_state(["content", "is_streaming", "error"])
         finally:
             self._running.release()
         self._update_static_copy()

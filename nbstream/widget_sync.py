@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import anywidget
 import traitlets
 
+from nbstream.bundle import BundledWidget
 from nbstream.delivery import DeltaChannel
 
 __all__ = ["ChannelText", "ProtocolWidget"]
@@ -41,7 +41,7 @@ class ChannelText(traitlets.Unicode):  # type: ignore[type-arg]
         return super().get(obj, cls)
 
 
-class ProtocolWidget(anywidget.AnyWidget):
+class ProtocolWidget(BundledWidget):
     """An anywidget whose :class:`ChannelText` traits never sync while their channel streams,
     and whose traits can be set quietly and then sent in one message."""
 

@@ -17,8 +17,11 @@ echo "==> mypy"
 echo "==> frontend: tsc, biome, vitest, bundle budget"
 (cd js && npm run --silent typecheck && npm run --silent lint && npm test --silent && npm run --silent size)
 
+# One pytest run, not two in parallel: with the browser suites running beside the kernel
+# tests on two cores, kernels missed their start-up deadline and one CI run hung.
 echo "==> pytest (units, kernel, HTTP, browser) and nbval (tutorials)"
-"$PY" -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
+"$PY" -m pytest tests notebooks -p no:cacheprovider --durations=30 \
+  --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
 
 echo "==> wheel"
 rm -rf dist
@@ -29,7 +32,8 @@ wheel, = glob.glob("dist/nbstream-*.whl")
 names = set(zipfile.ZipFile(wheel).namelist())
 # The tutorials ship too: `nbstream demo` copies them from the installed package.
 tutorials = {f"nbstream/tutorials/{os.path.basename(p)}" for p in glob.glob("notebooks/*.ipynb")}
-expected = {"nbstream/static/widget.js", "nbstream/static/widget.css", "nbstream/py.typed"}
+expected = {f"nbstream/static/{name}" for name in ("widget.js", "widget.css", "stub.js")}
+expected.add("nbstream/py.typed")
 missing = (expected | tutorials) - names
 assert not missing, f"{wheel} lacks {sorted(missing)}"
 print(f"{wheel}: bundle and {len(tutorials)} tutorials included")

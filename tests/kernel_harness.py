@@ -41,9 +41,18 @@ class Traffic:
     """What one cell put on iopub."""
 
     messages: list[dict[str, Any]] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)  # wire bytes of each message, in order
     nbytes: int = 0
     stdout: str = ""
     error: str | None = None
+
+    def bytes_of(self, msg_type: str) -> int:
+        """Wire bytes of this cell's messages of one type."""
+        return sum(
+            n
+            for m, n in zip(self.messages, self.sizes, strict=True)
+            if m["header"]["msg_type"] == msg_type
+        )
 
     def comm_msgs(self) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["header"]["msg_type"] == "comm_msg"]
@@ -104,9 +113,10 @@ class Kernel:
     def _warm_up(self) -> None:
         # SUB sockets miss what is published before the subscription lands ("slow
         # joiner"); run trivial cells until the counter sees their output.
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            traffic = self.run("print('ready')", timeout=10)
+            # A kernel starting while the browser suites run beside it can take over 10 s.
+            traffic = self.run("print('ready')", timeout=60)
             if "ready" in traffic.stdout:
                 return
         raise RuntimeError("iopub subscriber never caught up")
@@ -122,7 +132,8 @@ class Kernel:
         deadline = time.monotonic() + timeout
         while True:
             frames = self._next_frames(deadline, f"cell did not finish within {timeout} s:\n{code}")
-            traffic.nbytes += sum(len(f) for f in frames)
+            traffic.sizes.append(sum(len(f) for f in frames))
+            traffic.nbytes += traffic.sizes[-1]
             _, parts = session.feed_identities(frames, copy=True)
             msg = session.deserialize(parts, content=True, copy=True)
             traffic.messages.append(msg)

@@ -57,10 +57,13 @@ class RecordingComm(BaseComm):
                 if t == "comm_msg" and d.get("method") == "update"
             ]
 
-    def from_browser(self, content: dict[str, Any]) -> None:
-        """Deliver a custom message as if the browser had sent it."""
+    def from_browser(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        """Deliver a custom message as if the browser had sent it (with binary buffers)."""
         self.handle_msg(
-            {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+            {
+                "content": {"data": {"method": "custom", "content": content}},
+                "buffers": [memoryview(b) for b in buffers or []],
+            }
         )
 
 

@@ -35,6 +35,7 @@ from nbstream.attachments import (
 from nbstream.attachments.headers import parse_columns, parse_header
 from nbstream.attachments.read_back import read_back
 from tests.recording import Recorder
+from tests.test_chat import wait_until
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after choosing the headless backend
@@ -491,3 +492,50 @@ def test_three_1_mb_images_weigh_little_in_a_saved_notebook(recorder: Recorder) 
     print(f"three 1 MB images: {weight} B of widget state, {len(html)} B of static copy")
     assert weight < 3 * 20_000  # thumbnails only: well under 2% of the 3 MB attached
     assert len(html) < 2_000
+
+
+def test_files_dropped_in_the_browser_arrive_once_as_buffers_and_are_attached(
+    recorder: Recorder,
+) -> None:
+    chat = Chat()
+    comm = recorder.comm_of(chat)
+    picture = png(40, 30)
+    comm.from_browser(
+        {
+            "kind": "send",
+            "text": "What are these?",
+            "files": [{"name": "red.png", "type": "image/png"}, {"name": "notes.md", "type": ""}],
+        },
+        [picture, b"one\ntwo\nthree\n"],
+    )
+    wait_until(lambda: not chat.is_streaming)
+    user, answer = chat._turns
+    assert [(a["kind"], a["name"]) for a in user["attachments"]] == [
+        ("image", "red.png"),
+        ("text", "notes.md"),
+    ]
+    assert user["attachments"][0]["thumbnail"].startswith("data:image/")
+    assert "Image `red.png`: PNG, 40 × 30 px" in answer["content"]
+    assert "File `notes.md`: 3 lines." in answer["content"]
+    # The model got the image itself; the browser never gets it back.
+    content = chat.messages[0]["content"]
+    assert any(part["type"] == "image_url" for part in content)
+    assert base64.b64encode(picture).decode()[:100] not in json.dumps(comm.published)
+
+
+def test_a_dropped_file_of_no_accepted_kind_is_refused_and_the_words_given_back(
+    recorder: Recorder,
+) -> None:
+    chat = Chat()
+    comm = recorder.comm_of(chat)
+    comm.from_browser(
+        {"kind": "send", "text": "Look", "files": [{"name": "tool.exe", "type": ""}]}, [b"MZ"]
+    )
+    notice = comm.custom_messages()[-1]
+    assert notice["kind"] == "notice"
+    assert notice["text"].startswith("cannot attach tool.exe: a file must be an image")
+    assert notice["draft"] == "Look"
+    assert chat._turns == []
+    comm.from_browser({"kind": "send", "text": "Look", "files": [{"name": "a.txt"}]}, [])
+    assert comm.custom_messages()[-1]["text"] == "1 files were attached but 0 arrived"
+    assert chat._turns == []

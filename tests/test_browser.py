@@ -566,3 +566,60 @@ def test_math_renders_as_mathml_and_code_is_highlighted(
     )
     assert colors["keyword"] != colors["plain"]
     assert colors["comment"] != colors["plain"]
+
+
+# Inline markup of every kind, cut anywhere: while it streams the open tail is shown
+# formatted (js/src/tail-repair.ts), never as its raw markers.
+MARKUP_ANSWER = (
+    "Some *emphasis*, **strong text**, ~~struck~~ and `inline code`, with "
+    "[a link](https://example.com/a/long/path) and ![a picture](https://example.com/p.png).\n\n"
+    "| **Name** | `Job` |\n| --- | --- |\n| *view* | [shows](https://example.com) |\n\n"
+    "- **Item** with `code`\n- and ~~more~~ *text*\n"
+)
+MARKUP = "*_~`[]|"
+FRAME_RECORDER = """
+window.__frames = [];
+new MutationObserver(() => {
+  const body = document.querySelector('.nbstream-view .nbstream-body');
+  if (body) window.__frames.push(body.textContent);
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+def test_streaming_markup_never_shows_the_markers_the_final_answer_hides(
+    page: Any, lab_notebooks: JupyterServer
+) -> None:
+    lab = lab_notebooks
+    page.add_init_script(FRAME_RECORDER)
+    name = write_notebook(
+        lab.root,
+        "markup.ipynb",
+        [
+            SETUP_CELL,
+            "import time\n"
+            "def by_char(text, rate):\n"
+            "    for c in text:\n"
+            "        time.sleep(1 / rate)\n"
+            "        yield c\n"
+            f"text = view.stream(by_char({MARKUP_ANSWER!r}, 120))",
+        ],
+    )
+    open_and_run_all(page, lab, name)
+    wait_all_cells_done(page)
+    view = page.locator(".nbstream-view").first
+    page.wait_for_function(
+        "el => el.dataset.streaming === 'false'", arg=view.element_handle(), timeout=30_000
+    )
+    final = view.locator(".nbstream-body").inner_text()
+    assert "strong text" in final
+    assert view.locator(".nbstream-body table").count() == 1
+    frames: list[str] = page.evaluate("() => window.__frames")
+    assert len(frames) > 30, "the answer should have streamed in many frames"
+    shown_final = frames[-1]
+    for frame in frames:
+        for char in MARKUP:
+            assert frame.count(char) <= shown_final.count(char), (char, frame)
+        assert "](" not in frame, frame
+        assert "example.com" not in frame, frame
+    # Formatted while streaming: a frame showed strong text before the answer ended.
+    assert any("strong te" in f and "**" not in f for f in frames[:-5])

@@ -341,6 +341,8 @@ def test_sending_while_an_answer_streams_is_refused_clearly(recorder: Recorder) 
     assert comm.custom_messages()[-1] == {
         "kind": "notice",
         "text": "an answer is already streaming: wait for it, or stop it first (chat.stop())",
+        # The refused words go back to the message box, so nothing typed is lost.
+        "draft": "two",
     }
     release.set()
     wait_until(lambda: not chat.is_streaming)

@@ -47,13 +47,21 @@ def test_fast_stream_costs_about_what_print_costs(kernel: Kernel, n: int) -> Non
     printed = kernel.check("for t in tokens: print(t, end='')\nprint()")
 
     # The static copy for saved notebooks is one update of the view's output at the end,
-    # costing about one more copy of the text (HTML escaping adds a little).
+    # costing about one more copy of the text (HTML escaping and markup add a little).
+    # Measured on that message alone: the difference of the two totals also holds the
+    # timing noise of how many coalesced deltas each stream happened to send.
     copies = [m for m in with_copy.messages if m["header"]["msg_type"] == "update_display_data"]
     assert len(copies) == 1
     assert "nbstream-static" in copies[0]["content"]["data"]["text/html"]
-    extra = with_copy.nbytes - streamed.nbytes
+    copy_bytes = with_copy.bytes_of("update_display_data")
     size = len("".join(sample_tokens(n)).encode())
-    assert size < extra <= 1.5 * size, (extra, size)
+    assert size < copy_bytes <= 1.5 * size, (copy_bytes, size)
+    # And one state message with the final text, for widget state saved headless.
+    assert with_copy.updates()[-1] == {
+        "content": "".join(sample_tokens(n)),
+        "is_streaming": False,
+        "error": None,
+    }
 
     expected = "".join(sample_tokens(n))
     assert rebuild_text(streamed.custom()) == expected
@@ -85,7 +93,9 @@ def test_paced_stream_stays_under_30_messages_a_second(kernel: Kernel) -> None:
     streamed = kernel.check("text = view.stream(paced(make_tokens(400), 400))")
     count, span = widget_rate_ok(streamed, 30)
     assert span >= 0.8  # ~1 s of streaming at 400 tokens/s (sleep overshoots, never under)
-    assert count <= 30 * span + 3, (count, span)
+    # Not rate-limited: the reset at the start, the first delta, the end message, and the
+    # final state for the saved notebook.
+    assert count <= 30 * span + 4, (count, span)
     assert count >= 10 * span, "deltas should flow continuously, not only at the end"
     assert rebuild_text(streamed.custom()) == "".join(sample_tokens(400))
 

@@ -761,6 +761,8 @@ async def test_stats_count_reasoning_and_tool_call_tokens(
     )
     usage = outcome.chunks[-1].usage
     assert usage is not None
+    # The client has read [DONE] before the server's thread counts the stream completed.
+    assert fresh_server.stats.wait_until_idle(timeout=5)
     assert fresh_server.stats.tokens_sent == usage.completion_tokens == len(outcome.deltas) - 2
     assert fresh_server.stats.streams_completed == 1
 

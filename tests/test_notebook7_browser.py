@@ -128,3 +128,13 @@ def test_the_chat_answers_and_stops_in_notebook_7(page: Any, notebook7: JupyterS
     )
     assert visible_letters(shown) == visible_letters(full)
     assert "tok" in last.locator(".nbstream-msg-footer").inner_text()
+
+
+def test_a_headless_run_of_many_chat_cells_reopens_live_in_notebook_7(
+    page: Any, notebook7: JupyterServer
+) -> None:
+    from tests.test_saved_notebooks import assert_reopened_live, run_headless_and_trust
+
+    answers = run_headless_and_trust(notebook7, "many.ipynb", 10)
+    page.goto(notebook7.url("many.ipynb"))
+    assert_reopened_live(page, answers)

@@ -9,6 +9,8 @@ import inspect
 import json
 from pathlib import Path
 
+import pytest
+
 import nbstream
 import nbstream.local
 
@@ -35,24 +37,42 @@ def test_python_and_js_versions_match() -> None:
     assert package["version"] == nbstream.__version__
 
 
-def test_widget_carries_the_built_bundle(recorder: object) -> None:
+def test_each_widget_carries_a_stub_and_names_the_kernels_one_bundle(recorder: object) -> None:
     static = Path(nbstream.__file__).parent / "static"
-    state = nbstream.StreamView().get_state(["_esm", "_css"])  # what the browser receives
-    assert state["_esm"] == (static / "widget.js").read_text()
-    assert state["_css"] == (static / "widget.css").read_text()
-    assert "nbstream-view" in state["_css"]
+    views = [nbstream.StreamView(), nbstream.Chat(lambda _m: ["x"]), nbstream.StreamView()]
+    states = [view.get_state(["_esm", "_css", "_bundle"]) for view in views]  # as sent
+    assert all(state["_esm"] == (static / "stub.js").read_text() for state in states)
+    assert all(state["_css"] == "" for state in states)
+    [reference] = {state["_bundle"] for state in states}
+    bundle = views[0]._bundle
+    assert bundle is not None
+    assert reference == f"IPY_MODEL_{bundle.model_id}"
+    assert bundle.code == (static / "widget.js").read_text()
+    assert "nbstream-view" in bundle.css
+    assert "nbstream-chat" in bundle.css
 
 
-def test_chat_carries_the_same_bundle(recorder: object) -> None:
+def test_a_closed_bundle_is_replaced_and_marimo_widgets_carry_their_own(
+    recorder: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = nbstream.StreamView()._bundle
+    assert first is not None
+    first.close()
+    second = nbstream.StreamView()._bundle
+    assert second is not None
+    assert second is not first
+    assert second.comm is not None
+    monkeypatch.setenv("NBSTREAM_INLINE_BUNDLE", "1")
+    inline = nbstream.Chat(lambda _m: ["x"])
     static = Path(nbstream.__file__).parent / "static"
-    state = nbstream.Chat(lambda _m: ["x"]).get_state(["_esm", "_css"])
-    assert state["_esm"] == (static / "widget.js").read_text()
-    assert state["_css"] == (static / "widget.css").read_text()
-    assert "nbstream-chat" in state["_css"]
+    assert inline._bundle is None
+    assert inline._esm == (static / "widget.js").read_text()
+    assert inline._css == (static / "widget.css").read_text()
 
 
 def test_the_bundle_fits_the_budget() -> None:
-    # Sent with every widget instance and stored once per instance in saved notebooks.
+    # Stored once per notebook (nbstream/bundle.py), and the stub once per widget.
     static = Path(nbstream.__file__).parent / "static"
-    assert sorted(p.name for p in static.iterdir()) == ["widget.css", "widget.js"]
-    assert sum(p.stat().st_size for p in static.iterdir()) <= 100 * 1024
+    assert sorted(p.name for p in static.iterdir()) == ["stub.js", "widget.css", "widget.js"]
+    assert sum(p.stat().st_size for p in static.iterdir()) <= 95_000
+    assert (static / "stub.js").stat().st_size <= 1_024

@@ -93,6 +93,27 @@ def test_headless_runs_save_the_final_answer_as_sanitized_html(
     assert chat_words[start:] == answer_words
 
 
+def test_headless_runs_save_widget_state_holding_the_final_answer(
+    executed: nbformat.NotebookNode,
+) -> None:
+    # nbclient saves widget state from the kernel's comm messages alone (no browser ran
+    # the deltas), so the final state must have been sent as state, not only as `end`.
+    state = executed.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    view, hostile, chat = (
+        state[o["application/vnd.jupyter.widget-view+json"]["model_id"]]
+        for o in widget_outputs(executed)
+    )
+    assert view["state"]["content"] == EXPECTED
+    assert view["state"]["is_streaming"] is False
+    assert view["state"]["error"] is None
+    assert hostile["state"]["content"] == HOSTILE
+    assert hostile["state"]["is_streaming"] is False
+    turns = chat["state"]["_turns"]
+    assert [t["role"] for t in turns] == ["user", "assistant"]
+    assert turns[1]["content"] == EXPECTED
+    assert turns[1]["status"] == "done"
+
+
 def _markdown_words(markdown: str) -> str:
     # Link targets and fence info strings are not shown as words.
     markdown = re.sub(r"\]\([^)]*\)", "]", markdown)
@@ -194,3 +215,55 @@ def test_a_trusted_notebook_with_widget_state_reopens_without_a_kernel(
     body = reopened.first.locator(".nbstream-body")
     assert EXPECTED.splitlines()[0].lstrip("# ") in body.inner_text()
     assert body.locator("table").count() >= 1
+
+
+def run_headless_and_trust(server: JupyterServer, name: str, cells: int) -> list[str]:
+    """A notebook of ``cells`` ``%%chat`` cells, run by nbclient into ``server``'s root and
+    signed with its secret (trusted, as the user's own run would be); its answers."""
+    import subprocess
+    import sys
+
+    from benchmarks.notebook_size import chat_notebook, execute
+
+    nb = execute(chat_notebook(cells), inline=False)
+    path = server.root / name
+    nbformat.write(nb, path)
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "trust", str(path)],
+        env=server.env,
+        check=True,
+        capture_output=True,
+    )
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return [
+        state[data["application/vnd.jupyter.widget-view+json"]["model_id"]]["state"]["content"]
+        for data in widget_outputs(nb)
+    ]
+
+
+def assert_reopened_live(page: Any, answers: list[str]) -> None:
+    """Every view reopened from saved widget state: live widgets, ended, each its answer."""
+    views = page.locator(".nbstream-view")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.nbstream-view').length === {len(answers)}",
+        timeout=60_000,
+    )
+    for i, answer_text in enumerate(answers):
+        view = views.nth(i)
+        assert view.get_attribute("data-streaming") == "false"
+        shown = words(view.locator(".nbstream-body").inner_html())
+        assert shown == words(_markdown_words(answer_text)), i
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium")
+def test_a_headless_run_of_many_chat_cells_reopens_live_in_jupyterlab(
+    page: Any, lab_notebooks: JupyterServer
+) -> None:
+    answers = run_headless_and_trust(lab_notebooks, "many.ipynb", 10)
+    assert len(answers) == 10
+    assert all(answers)
+    page.goto(lab_notebooks.url("many.ipynb"))
+    assert_reopened_live(page, answers)
+    # One bundle evaluated for all ten views: its styles are in the page once.
+    assert page.locator("style[id^='nbstream-']").count() == 1

@@ -79,6 +79,10 @@ GUARD = r"""
   const IMAGE_ATTRIBUTES = "alt,decoding,loading,referrerpolicy,src";
   // Set by the page (the chat's textarea grows through its style); nothing else may be.
   const ours = (el, name) => name === "style" && el.matches("textarea.nbstream-chat-input");
+  // The composer's own hidden file picker (the Attach button opens it); model output
+  // can never place an element there, only the composer builds it.
+  const picker = (el) =>
+    el.matches(".nbstream-chat-compose > input.nbstream-file-picker[type=file]");
 
   // The code of the notebook cell an element is in: it tells which view made it (a view
   // is rendered again when its output is updated, so marks on its root do not last).
@@ -90,7 +94,8 @@ GUARD = r"""
     const tag = el.localName;
     const where = () => source(el).slice(0, 40) + ": <" + tag + ">";
     if (TAGS.has(tag) || el.namespaceURI !== "http://www.w3.org/1999/xhtml") found.push(where());
-    if (tag === "input" && el.getAttribute("type") !== "checkbox") found.push(where() + " type");
+    if (tag === "input" && el.getAttribute("type") !== "checkbox" && !picker(el))
+      found.push(where() + " type");
     if (tag === "img") {
       const allowed = el.closest("[data-test-images=true]") !== null ||
         source(el).includes("allow_images=True");

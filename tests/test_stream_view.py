@@ -76,8 +76,12 @@ def test_stream_sends_text_once_and_ends_with_one_message(recorder: Recorder, mo
     assert view.is_streaming is False
     assert view.error is None
     updates = wire.state_updates()
-    # Exactly one state update: the reset at the start. The text is never synced whole.
-    assert updates == [{"content": "", "is_streaming": True, "error": None, "_stream": 1}]
+    # The reset at the start, and the final state once at the end (widget state saved
+    # headless has only state messages); the text streams only as deltas.
+    assert updates == [
+        {"content": "", "is_streaming": True, "error": None, "_stream": 1},
+        {"content": "".join(tokens), "is_streaming": False, "error": None},
+    ]
     custom = wire.custom_messages()
     assert custom[-1]["kind"] == "end"
     assert custom[-1]["error"] is None
@@ -195,6 +199,17 @@ def test_bad_source_is_reported_before_streaming(recorder: Recorder, mode: str) 
     assert view.error.startswith("SourceError:")
 
 
+def test_without_the_static_copy_the_final_state_is_not_sent_again(recorder: Recorder) -> None:
+    view = StreamView(static_copy=False)
+    wire = recorder.comm_of(view)
+    assert view.stream(["a ", "b"]) == "a b"
+    assert view.content == "a b"
+    # The browser has it from the deltas and the end message; nothing else is sent.
+    assert wire.state_updates() == [
+        {"content": "", "is_streaming": True, "error": None, "_stream": 1}
+    ]
+
+
 def test_a_second_stream_resets_and_gets_a_new_id(recorder: Recorder) -> None:
     view = StreamView()
     wire = recorder.comm_of(view)
@@ -203,7 +218,7 @@ def test_a_second_stream_resets_and_gets_a_new_id(recorder: Recorder) -> None:
     assert view.content == "two"
     ends = [m for m in wire.custom_messages() if m["kind"] == "end"]
     assert [e["stream"] for e in ends] == [1, 2]
-    assert wire.state_updates()[-1]["_stream"] == 2
+    assert [u["_stream"] for u in wire.state_updates() if "_stream" in u] == [1, 2]
 
 
 def test_streaming_while_streaming_is_refused(recorder: Recorder) -> None:

@@ -433,6 +433,15 @@ def test_the_round_limit_ends_with_a_note_and_a_consistent_history() -> None:
     )
     assert chat.messages[-1]["content"].startswith("not run: Stopped after 2 rounds")
     assert "Stopped after 2 rounds" in chat.export()
+    answer = chat.last_answer
+    assert answer is not None
+    assert answer.note == last["note"]
+    assert [call["name"] for call in answer.tool_calls] == ["add"]
+    # An answer that was the model's last word has no note.
+    chat.tools = []
+    chat.ask("Now just answer")
+    assert chat.last_answer is not None
+    assert chat.last_answer.note is None
 
 
 def test_stop_during_a_tool_ends_everything_at_once_and_keeps_the_history_whole() -> None:
@@ -452,6 +461,10 @@ def test_stop_during_a_tool_ends_everything_at_once_and_keeps_the_history_whole(
     assert chat.is_streaming is False
     [card] = [t for t in chat._turns if t["role"] == "tool"]
     assert (card["status"], card["note"]) == ("cancelled", DROPPED_NOTE)
+    # The answer that asked for the call shows that the exchange was stopped there.
+    [asked] = [t for t in chat._turns if t["role"] == "assistant"]
+    assert asked["status"] == "stopped"
+    assert "*(stopped)*" in chat.export()
     release.set()
     time.sleep(0.2)
     # No tool_calls message without its tool message; the late result was dropped.

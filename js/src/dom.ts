@@ -50,3 +50,14 @@ export function waitingDots(): HTMLDivElement {
 export function composing(event: KeyboardEvent): boolean {
 	return event.isComposing || event.keyCode === 229;
 }
+
+/**
+ * Run `then` once `node` is in the page, checking each frame for up to `frames` (~10 s).
+ * An output's element is handed to a view before JupyterLab puts it in the page, and
+ * focus or scroll positions set before that are ignored.
+ */
+export function whenConnected(node: Node, then: () => void, frames = 600): void {
+	if (node.isConnected) then();
+	else if (frames > 0 && typeof requestAnimationFrame === "function")
+		requestAnimationFrame(() => whenConnected(node, then, frames - 1));
+}

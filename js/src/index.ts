@@ -1,10 +1,9 @@
 /**
  * The anywidget entry point of both widgets, StreamView and Chat.
  *
- * One bundle for both: anywidget sends the bundle with every widget instance, and the
- * two share almost all of it (marked, the sanitizer, the incremental renderer), so one
- * 87 kB bundle keeps every instance and the package within the 100 kB budget where two
- * (66 kB + 84 kB) would not.
+ * One bundle for both: the two share almost all of it (marked, the sanitizer, the
+ * incremental renderer). In Jupyter it reaches the page once per kernel, through the
+ * Bundle model that each widget's stub names (stub.ts, nbstream/bundle.py).
  *
  * `initialize` runs once per model and owns the delivery protocol (channel.ts, or the
  * chat's lanes.ts): it keeps the model's live text attributes current. `render` runs
@@ -16,6 +15,7 @@ import { connectLanes } from "./chat/lanes";
 import type { ChatModel } from "./chat/types";
 import { ChatView } from "./chat/view";
 import { endAnswerOnDisconnect, endStreamOnDisconnect } from "./disconnect";
+import { whenConnected } from "./dom";
 import type { StreamModel } from "./types";
 import { StreamView } from "./view";
 
@@ -145,15 +145,11 @@ function settable(model: Model): Model {
 	} as Model;
 }
 
-/** Note when the output is in the page (checked each frame for up to ~10 s). */
-function watchAttached(entry: Shown, frames = 600): void {
-	if (entry.el.isConnected) {
+/** Note when the output is in the page. */
+function watchAttached(entry: Shown): void {
+	whenConnected(entry.el, () => {
 		entry.attached = true;
-		return;
-	}
-	if (frames > 0 && typeof requestAnimationFrame === "function") {
-		requestAnimationFrame(() => watchAttached(entry, frames - 1));
-	}
+	});
 }
 
 function randomKey(): string {

@@ -13,9 +13,11 @@
  * streaming only the tail is lexed again, from a few blocks before the end (see
  * `#reusableHead`); at rest (stream ended, or content set) the whole text is lexed.
  */
+import type { Token } from "marked";
 import { lex, toHtml } from "./markdown";
 import { renderMath } from "./math";
 import { sanitizedFragment } from "./sanitize";
+import { repairBlock } from "./tail-repair";
 
 interface Block {
 	/**
@@ -111,6 +113,8 @@ export class MarkdownView {
 	#allowImages: boolean;
 	/** The image option changed since the last render: every block must be rendered again. */
 	#stale = false;
+	/** The last block shows repaired (tail-repair.ts): at rest it is rendered as it is. */
+	#repaired = false;
 
 	constructor(element: HTMLElement, options: MarkdownOptions = {}) {
 		this.element = element;
@@ -129,23 +133,38 @@ export class MarkdownView {
 	/** Show `text`; while `streaming`, with a cursor after its last character. */
 	update(text: string, streaming: boolean): void {
 		this.#removeCursor();
-		if (text !== this.#text || (!streaming && this.#partial) || this.#stale) {
+		if (text !== this.#text || (!streaming && (this.#partial || this.#repaired)) || this.#stale) {
 			// Blocks are compared by their HTML, so only those with an image are replaced.
 			const from = streaming && !this.#stale ? this.#reusableHead(text) : 0;
 			this.#stale = false;
-			this.#render(text, from);
+			this.#render(text, from, streaming);
 			this.#text = text;
 			this.#partial = from > 0;
 		}
 		if (streaming && text) this.#placeCursor();
 	}
 
-	/** Render `text`, trusting that blocks before index `from` are unchanged. */
-	#render(text: string, from: number): void {
+	/**
+	 * Render `text`, trusting that blocks before index `from` are unchanged; while
+	 * `streaming`, the last block as tail-repair.ts repairs it.
+	 */
+	#render(text: string, from: number, streaming: boolean): void {
 		const offset = from > 0 ? (this.#blocks[from] as Block).start : 0;
 		const tokens = lex(offset > 0 ? text.slice(offset) : text);
 		const options = { allowImages: this.#allowImages };
 		const htmls = tokens.map((token) => toHtml([token], options));
+		this.#repaired = false;
+		let last = tokens.length - 1;
+		while (last >= 0 && (tokens[last] as Token).type === "space") last--;
+		if (streaming && last >= 0) {
+			const token = tokens[last] as Token;
+			const repaired = repairBlock(token.raw, token.type);
+			if (repaired !== token.raw) {
+				// Rendered from the repaired source; offsets still count the real one.
+				htmls[last] = toHtml(lex(repaired), options);
+				this.#repaired = true;
+			}
+		}
 		let first = from;
 		const limit = Math.min(from + tokens.length, this.#blocks.length);
 		while (first < limit && (this.#blocks[first] as Block).html === htmls[first - from]) first++;

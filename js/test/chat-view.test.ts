@@ -181,7 +181,9 @@ describe("a streaming answer", () => {
 		turn.delta("Hello **wor");
 		frames.flush();
 		expect($(".nbstream-waiting", answerEl)).toBeNull();
-		expect(body(turn.id)).toBe("Hello **wor");
+		// The open tail shows formatted (tail-repair.ts), never its raw markers.
+		expect(body(turn.id)).toBe("Hello wor");
+		expect($("strong", answerEl)?.textContent).toBe("wor");
 		turn.delta("ld**!");
 		frames.flush();
 		expect($("strong", answerEl)?.textContent).toBe("world");
@@ -378,6 +380,76 @@ describe("message actions", () => {
 
 		(button("Copy message", msg(1)) as HTMLButtonElement).click();
 		await vi.waitFor(() => expect(writes).toEqual(["Because **reasons**.", "Why?"]));
+	});
+
+	it("copies an answer as text: rendered and plain, without reasoning or controls", async () => {
+		const items: ClipboardItem[] = [];
+		vi.spyOn(navigator.clipboard, "write").mockImplementation(async (data: ClipboardItems) => {
+			items.push(...data);
+		});
+		const markdown = [
+			"# Plan",
+			"",
+			"Because **reasons**, see [the docs](https://example.com).",
+			"",
+			"- one",
+			"- two",
+			"",
+			"3. three",
+			"4. four",
+			"",
+			"| x | y |",
+			"| --- | --- |",
+			"| 1 | 2 |",
+			"",
+			"```py",
+			"print('hi')",
+			"```",
+		].join("\n");
+		mount({ _turns: [user(1, "Why?"), answer(2, markdown, { reasoning: "secret thoughts" })] });
+		expect(button("Copy as text", msg(1))).toBeNull(); // the user's own words: Copy is enough
+		const copy = button("Copy as text", msg(2)) as HTMLButtonElement;
+		copy.click();
+		await vi.waitFor(() => expect(copy.textContent).toBe("Copied"));
+		expect(writes).toEqual([]);
+		const item = items[0] as ClipboardItem;
+		expect(item.types).toEqual(expect.arrayContaining(["text/html", "text/plain"]));
+		const plain = await (await item.getType("text/plain")).text();
+		expect(plain).toBe(
+			"Plan\n\nBecause reasons, see the docs.\n\n- one\n- two\n\n3. three\n4. four\n\nx\ty\n1\t2\n\nprint('hi')",
+		);
+		const html = await (await item.getType("text/html")).text();
+		expect(html).toContain("<strong>reasons</strong>");
+		expect(html).toContain('<a href="https://example.com"');
+		expect(html).toContain("<table>");
+		expect(html).not.toContain("secret");
+		expect(html).not.toContain("<button");
+		expect(plain).not.toContain("Copy");
+	});
+
+	it("copies as text with both flavours when only execCommand works", async () => {
+		vi.spyOn(navigator.clipboard, "write").mockRejectedValue(new Error("denied"));
+		const data = new Map<string, string>();
+		const execCommand = vi.fn(() => {
+			const event = new Event("copy", { bubbles: true, cancelable: true }) as ClipboardEvent;
+			Object.defineProperty(event, "clipboardData", {
+				value: { setData: (type: string, value: string) => data.set(type, value) },
+			});
+			document.activeElement?.dispatchEvent(event);
+			return true;
+		});
+		Object.defineProperty(document, "execCommand", { value: execCommand, configurable: true });
+		try {
+			mount({ _turns: [answer(1, "Some *formatted* text")] });
+			const copy = button("Copy as text") as HTMLButtonElement;
+			copy.click();
+			await vi.waitFor(() => expect(copy.textContent).toBe("Copied"));
+			expect(data.get("text/plain")).toBe("Some formatted text");
+			expect(data.get("text/html")).toBe("<p>Some <em>formatted</em> text</p>");
+			await vi.waitFor(() => expect(copy.textContent).toBe("Copy text"), { timeout: 3000 });
+		} finally {
+			Reflect.deleteProperty(document, "execCommand");
+		}
 	});
 
 	it("copies code blocks of answers", async () => {

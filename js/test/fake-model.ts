@@ -41,9 +41,13 @@ export class FakeModelOf<T extends object, Sent> {
 		else this.#listeners.get(event)?.delete(callback);
 	}
 
-	send(content: Sent): void {
+	send(content: Sent, _callbacks?: unknown, buffers?: ArrayBuffer[]): void {
 		this.sent.push(content);
+		if (buffers) this.buffers.push(buffers);
 	}
+
+	/** The binary buffers of each message sent with some. */
+	readonly buffers: ArrayBuffer[][] = [];
 
 	/** A state update from the kernel (not recorded in `sets`). */
 	kernelUpdate(values: Partial<T>): void {

@@ -129,6 +129,23 @@ describe("the footer", () => {
 	});
 });
 
+/** A chat rendered into an output in the page, with the reader typing in it. */
+async function typingInChat(): Promise<{
+	model: FakeChatModel;
+	first: HTMLElement;
+	input: HTMLTextAreaElement;
+}> {
+	const model = new FakeChatModel();
+	widget.initialize({ model });
+	const first = document.createElement("div");
+	parent.append(first);
+	widget.render({ model, el: first });
+	await frames();
+	const input = first.querySelector("textarea") as HTMLTextAreaElement;
+	input.focus();
+	return { model, first, input };
+}
+
 describe("an output re-rendered with its static copy", () => {
 	it("adopts the old view instead of drawing a new one", async () => {
 		const model = new FakeModel({ content: "**kept**", is_streaming: false, error: null, _stream: 1 });
@@ -164,14 +181,7 @@ describe("an output re-rendered with its static copy", () => {
 	});
 
 	it("keeps a chat's draft and focus", async () => {
-		const model = new FakeChatModel();
-		widget.initialize({ model });
-		const first = document.createElement("div");
-		parent.append(first);
-		widget.render({ model, el: first });
-		await frames();
-		const input = first.querySelector("textarea") as HTMLTextAreaElement;
-		input.focus();
+		const { model, first, input } = await typingInChat();
 		input.value = "half-typed question";
 		first.remove();
 		const second = document.createElement("div");
@@ -180,6 +190,36 @@ describe("an output re-rendered with its static copy", () => {
 		expect(second.querySelector("textarea")).toBe(input);
 		expect(input.value).toBe("half-typed question");
 		expect(document.activeElement).toBe(input);
+	});
+
+	it("gives the focus back once the new output is in the page, as JupyterLab does it", async () => {
+		const { model, first, input } = await typingInChat();
+		// Chromium fires the blur of a removal while the input is still in the page.
+		input.dispatchEvent(new FocusEvent("blur"));
+		first.remove();
+		// JupyterLab renders into an element that it puts in the page afterwards.
+		const second = document.createElement("div");
+		widget.render({ model, el: second });
+		await frames(1);
+		expect(document.activeElement).not.toBe(input);
+		parent.append(second);
+		await frames(2);
+		expect(second.querySelector("textarea")).toBe(input);
+		expect(document.activeElement).toBe(input);
+	});
+
+	it("leaves the focus where the reader put it after leaving the message box", async () => {
+		const { model, first } = await typingInChat();
+		const elsewhere = document.createElement("button");
+		parent.append(elsewhere);
+		elsewhere.focus();
+		await frames(1);
+		first.remove();
+		const second = document.createElement("div");
+		widget.render({ model, el: second });
+		parent.append(second);
+		await frames(2);
+		expect(document.activeElement).toBe(elsewhere);
 	});
 });
 

@@ -19,7 +19,7 @@ from message parts again), :mod:`.messages`, :mod:`.limits`, :mod:`.errors`.
 """
 
 from nbstream.attachments.attachment import Attachment, placeholder
-from nbstream.attachments.convert import attach, attach_all
+from nbstream.attachments.convert import attach, attach_all, attach_file
 from nbstream.attachments.errors import AttachmentError
 from nbstream.attachments.limits import AttachmentLimits
 from nbstream.attachments.messages import responses_content, user_content
@@ -30,6 +30,7 @@ __all__ = [
     "AttachmentLimits",
     "attach",
     "attach_all",
+    "attach_file",
     "placeholder",
     "responses_content",
     "user_content",

@@ -232,6 +232,34 @@ def _path(path: Path, name: str | None, limits: AttachmentLimits) -> Attachment:
         raise AttachmentError(f"{str(path)!r} is a folder, not a file") from None
     except OSError as exc:
         raise AttachmentError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    return _file(data, shown, suffix, limits)
+
+
+def attach_file(data: bytes, name: str, limits: AttachmentLimits | None = None) -> Attachment:
+    """A file given as its bytes and name (a file the user dropped into the chat): an
+    image or a text file by its name's suffix, converted as :func:`attach` converts a path.
+
+    Raises:
+        AttachmentError: The name's suffix is of no accepted kind, the file is too large,
+            an image is corrupt, or a text file is not UTF-8.
+
+    Example:
+        >>> attach_file(b"one\\ntwo\\n", "notes.md").detail
+        '2 lines'
+    """
+    limits = limits or AttachmentLimits()
+    suffix = Path(name).suffix.lower()
+    if suffix not in TEXT_SUFFIXES + IMAGE_SUFFIXES:
+        raise AttachmentError(
+            f"cannot attach {name}: a file must be an image ({', '.join(IMAGE_SUFFIXES)}) "
+            f"or text ({', '.join(TEXT_SUFFIXES)})"
+        )
+    _check_size(len(data), name, limits)
+    return _file(data, name, suffix, limits)
+
+
+def _file(data: bytes, shown: str, suffix: str, limits: AttachmentLimits) -> Attachment:
+    size = len(data)
     if suffix in IMAGE_SUFFIXES:
         return _image(data, shown, limits)
     try:

@@ -26,6 +26,9 @@ class Answer:
         tool_calls: The tool calls the model made: ``{"id", "name", "arguments"}``.
         error: Why it failed (``"Type: message"``), or None.
         stats: The footer's figures once it ended (None while streaming).
+        note: Why the chat ended the exchange with this answer, when it is not the
+            model's last word: the round limit (``max_tool_rounds``) left its tool
+            calls unrun. None otherwise.
 
     Example:
         >>> from nbstream import Chat
@@ -43,3 +46,4 @@ class Answer:
     tool_calls: list[ToolCall]
     error: str | None
     stats: AnswerStats | None
+    note: str | None = None

@@ -213,7 +213,9 @@ class ChatRounds(ProtocolWidget):
                     if exchange.stopped
                     else limit_note(self._settings.max_tool_rounds)
                 )
-                if not exchange.stopped:
+                if exchange.stopped:
+                    turn["status"] = "stopped"
+                else:
                     turn["note"] = reason
                 turns += tool_turns(calls, self._ids, not_run=f"not run: {reason}")
             self._end_exchange(exchange, turns)
@@ -278,6 +280,14 @@ class ChatRounds(ProtocolWidget):
             self._turns = cast(
                 list[dict[str, Any]], with_tool_states(self._current_turns(), round_.states)
             )
+
+    def _stopped_turns(self) -> list[Turn]:
+        """The turns, with the answer whose tool calls were running when Stop came marked
+        stopped: the exchange it began ended there, and the user should see it did."""
+        return [
+            cast(Turn, {**turn, "status": "stopped"}) if turn["id"] == self._answer_id else turn
+            for turn in self._current_turns()
+        ]
 
     def _last_reply(self) -> str:
         for turn in reversed(self._current_turns()):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import pathlib
 from typing import Any, Literal, cast
 
 import traitlets
 
-from nbstream.attachments import Attachment, AttachmentLimits, attach_all
+from nbstream.attachments import Attachment, AttachmentLimits, attach_all, attach_file
 from nbstream.backends import resolve_backend
 from nbstream.chat.answer import Answer
 from nbstream.chat.rounds import ChatRounds, RoundSettings, running_loop, user_text
@@ -30,7 +29,6 @@ from nbstream.tools.calls import Approve
 
 __all__ = ["Chat"]
 
-_STATIC = pathlib.Path(__file__).parent.parent / "static"
 # What `attachments=` takes: a list of objects, or {name: object}.
 _Attachments = list[Any] | tuple[Any, ...] | dict[str, Any] | None
 _log = logging.getLogger("nbstream")
@@ -96,9 +94,6 @@ class Chat(StaticCopy, ChatRounds):
         is_streaming: Whether an answer is streaming.
         allow_images: Whether markdown images in answers are loaded.
     """
-
-    _esm = _STATIC / "widget.js"  # one bundle for both widgets (js/src/index.ts)
-    _css = _STATIC / "widget.css"
 
     model_name = traitlets.Unicode("").tag(sync=True)
     backend = traitlets.Unicode("").tag(sync=True)
@@ -215,6 +210,7 @@ class Chat(StaticCopy, ChatRounds):
                     tool_calls=list(turn.get("tool_calls") or []),
                     error=turn.get("error"),
                     stats=turn.get("stats"),
+                    note=turn.get("note"),
                 )
         return None
 
@@ -332,7 +328,7 @@ class Chat(StaticCopy, ChatRounds):
             return run is not None and run.stop()
         tools.stop()  # its cards show at once (through _show_tools)
         with self._lock:
-            self._end_exchange(exchange, self._current_turns())
+            self._end_exchange(exchange, self._stopped_turns())
             exchange.settle(self._last_reply())
         self._update_static_copy()
         return True
@@ -443,7 +439,21 @@ class Chat(StaticCopy, ChatRounds):
 
     # -- the browser --------------------------------------------------------------------
 
-    def _on_browser_msg(self, _widget: object, content: Any, _buffers: object) -> None:
+    def _dropped_files(self, headers: object, buffers: object) -> list[Attachment]:
+        """The files attached in the browser (one buffer each, their bytes sent once),
+        converted and checked as ``attachments=`` files are."""
+        if not isinstance(headers, list) or not headers:
+            return []
+        data = list(buffers) if isinstance(buffers, (list, tuple)) else []
+        if len(data) != len(headers):
+            raise ValueError(f"{len(headers)} files were attached but {len(data)} arrived")
+        names = [str(h.get("name", "")) if isinstance(h, dict) else "" for h in headers]
+        return [
+            attach_file(bytes(buffer), name or "file", self._attachment_limits)
+            for name, buffer in zip(names, data, strict=True)
+        ]
+
+    def _on_browser_msg(self, _widget: object, content: Any, buffers: object) -> None:
         # With kernel subshells (ipykernel 7 + JupyterLab 4.4+) this runs on another
         # thread, at once, even while a cell is busy: that is what makes Stop immediate.
         if not isinstance(content, dict):
@@ -453,7 +463,8 @@ class Chat(StaticCopy, ChatRounds):
             if kind == "resync":
                 self._resync(content.get("lane"))
             elif kind == "send":
-                self.send(str(content.get("text", "")))
+                files = self._dropped_files(content.get("files"), buffers)
+                self.send(str(content.get("text", "")), attachments=files or None)
             elif kind == "stop":
                 self.stop()
             elif kind == "regenerate":
@@ -466,7 +477,11 @@ class Chat(StaticCopy, ChatRounds):
             elif kind == "approve":
                 self._answer_approval(str(content.get("call_id", "")), content.get("allow") is True)
         except (StreamInProgressError, ValueError) as exc:
-            self._send_custom({"kind": "notice", "text": str(exc)})
+            notice = {"kind": "notice", "text": str(exc)}
+            if kind == "send":
+                # The box was emptied on sending: give the words back, nothing is lost.
+                notice["draft"] = str(content.get("text", ""))
+            self._send_custom(notice)
         except Exception as exc:
             _log.exception("nbstream Chat could not handle %r from the browser", kind)
             self._send_custom({"kind": "notice", "text": f"{type(exc).__name__}: {exc}"})

@@ -1,13 +1,17 @@
 /**
  * Where the reader writes: the message box and its Send / Stop button. Enter sends,
- * Shift+Enter starts a new line, Escape stops a streaming answer.
+ * Shift+Enter starts a new line, Escape stops a streaming answer. Files come along from
+ * the Attach button, a paste into the box or a drop onto it (pending.ts).
  */
 import { button, composing, element } from "../dom";
+import { PendingFiles } from "./pending";
 import type { ChatRequest } from "./types";
 
 /** What the composer needs from the chat around it. */
 export interface ComposerHost {
-	request(request: ChatRequest): void;
+	request(request: ChatRequest, buffers?: ArrayBuffer[]): void;
+	/** Tell the reader why something they did was refused. */
+	notice(text: string): void;
 	/** A message went out: its answer should come into view. */
 	sent(): void;
 }
@@ -18,6 +22,7 @@ export class Composer {
 	readonly #input: HTMLTextAreaElement;
 	readonly #send: HTMLButtonElement;
 	readonly #stop: HTMLButtonElement;
+	readonly #files: PendingFiles;
 	#streaming = false;
 	/** Whether the reader was typing, to give the focus back after a move (see refocus). */
 	#typing = false;
@@ -32,7 +37,40 @@ export class Composer {
 		this.#input = input;
 		this.#send = button("nbstream-send", "Send message", "Send");
 		this.#stop = button("nbstream-stop", "Stop answer", "Stop");
-		this.root.append(input, this.#send, this.#stop);
+		this.#files = new PendingFiles(
+			() => this.#input.focus({ preventScroll: true }),
+			(text) => host.notice(text),
+		);
+		const attach = button("nbstream-attach", "Attach files", "📎");
+		const picker = element("input", "nbstream-file-picker nbstream-sr-only");
+		picker.type = "file";
+		picker.multiple = true;
+		picker.tabIndex = -1;
+		picker.setAttribute("aria-hidden", "true");
+		attach.addEventListener("click", () => picker.click());
+		picker.addEventListener("change", () => {
+			this.#files.add(Array.from(picker.files ?? []));
+			picker.value = "";
+		});
+		this.root.append(this.#files.root, attach, picker, input, this.#send, this.#stop);
+		input.addEventListener("paste", (event) => {
+			const files = Array.from(event.clipboardData?.files ?? []);
+			if (!files.length) return; // text pastes as text
+			event.preventDefault();
+			this.#files.add(files);
+		});
+		this.root.addEventListener("dragover", (event) => {
+			if (!event.dataTransfer?.types.includes("Files")) return;
+			event.preventDefault(); // allows the drop, and keeps JupyterLab from taking it
+			event.dataTransfer.dropEffect = "copy";
+		});
+		this.root.addEventListener("drop", (event) => {
+			const files = Array.from(event.dataTransfer?.files ?? []);
+			if (!files.length) return;
+			event.preventDefault();
+			event.stopPropagation();
+			this.#files.add(files);
+		});
 
 		this.#send.addEventListener("click", this.#submit);
 		this.#stop.addEventListener("click", this.#onStop);
@@ -42,8 +80,12 @@ export class Composer {
 			this.#typing = true;
 		});
 		input.addEventListener("blur", () => {
-			// Leaving the page also blurs; that is not the reader moving on.
-			if (input.isConnected) this.#typing = false;
+			// Leaving the page also blurs, and Chromium fires that blur while the input is
+			// still connected: decide once the removal is done. Not the reader moving on
+			// if the input left the page, or is back in it and focused (moveTo).
+			queueMicrotask(() => {
+				if (input.isConnected && document.activeElement !== input) this.#typing = false;
+			});
 		});
 	}
 
@@ -59,6 +101,13 @@ export class Composer {
 		if (hadFocus) to.focus({ preventScroll: true });
 	}
 
+	/** Put back words the kernel refused to send, unless the reader typed new ones. */
+	restore(draft: string): void {
+		if (this.#input.value || !draft) return;
+		this.#input.value = draft;
+		this.#grow();
+	}
+
 	focus(): void {
 		this.#input.focus({ preventScroll: true });
 	}
@@ -70,10 +119,17 @@ export class Composer {
 
 	#submit = (): void => {
 		const text = this.#input.value;
-		if (this.#streaming || !text.trim()) return;
-		this.#host.request({ kind: "send", text });
+		if (this.#streaming || (!text.trim() && !this.#files.count)) return;
 		this.#input.value = "";
 		this.#grow();
+		if (this.#files.count) {
+			void this.#files.take().then(({ headers, buffers }) => {
+				this.#host.request({ kind: "send", text, files: headers }, buffers);
+				this.#host.sent();
+			});
+			return;
+		}
+		this.#host.request({ kind: "send", text });
 		this.#host.sent();
 	};
 

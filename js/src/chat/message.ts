@@ -8,15 +8,18 @@
  */
 import { button, element, setText, waitingDots } from "../dom";
 import { MarkdownView } from "../markdown-view";
+import { attachmentChips, attachmentViews } from "./attachments";
 import { editBox } from "./editor";
 import { FLAGS, statsItems, str } from "./format";
+import { renderedCopy } from "./plain-text";
 import { type ToolCard, toolCard, toolResult } from "./tools";
 import type { ChatRequest, ToolCall, Turn } from "./types";
 
 /** What a message needs from the chat around it. */
 export interface MessageHost {
 	send(request: ChatRequest): void;
-	copy(text: string, button: HTMLButtonElement): void;
+	/** Copy `text` (and, when given, `html` as its formatted flavour); `button` says so. */
+	copy(text: string, button: HTMLButtonElement, html?: string): void;
 	focusInput(): void;
 	/** Say `text` in the chat's polite live region. */
 	announce(text: string): void;
@@ -41,6 +44,7 @@ const ORDER = [
 	"label",
 	"reasoning",
 	"body",
+	"attachments",
 	"editor",
 	"waiting",
 	"tools",
@@ -140,6 +144,7 @@ export class MessageView {
 	#drawUser(turn: Turn): void {
 		this.#text = str(turn.content);
 		setText(this.#body, this.#text);
+		this.#put("attachments", attachmentChips(attachmentViews(turn.attachments)));
 	}
 
 	#drawTool(turn: Turn): void {
@@ -270,6 +275,15 @@ export class MessageView {
 			const copy = button("nbstream-copy", "Copy message", "Copy");
 			copy.addEventListener("click", () => this.#host.copy(this.#text, copy));
 			actions.append(copy);
+			if (this.#role === "assistant") {
+				// As the reader sees it, for an email or a document: rendered and plain.
+				const asText = button("nbstream-copy-text", "Copy as text", "Copy text");
+				asText.addEventListener("click", () => {
+					const { html, plain } = renderedCopy(this.#body);
+					this.#host.copy(plain, asText, html);
+				});
+				actions.append(asText);
+			}
 			if (this.#role === "user") {
 				const edit = button("nbstream-edit", "Edit message", "Edit");
 				edit.addEventListener("click", () => this.#openEditor());

@@ -51,6 +51,8 @@ export interface Turn {
 	duration?: number | null;
 	/** Why a tool call (or, on an assistant turn, the exchange) ended as it did. */
 	note?: string | null;
+	/** A user turn: what was attached, as chips describe it (chat/attachments.ts). */
+	attachments?: unknown;
 }
 
 /** The synced traits of `nbstream.Chat`. */
@@ -70,7 +72,7 @@ export interface ChatTraits {
 
 /** Browser → kernel. */
 export type ChatRequest =
-	| { kind: "send"; text: string }
+	| { kind: "send"; text: string; files?: { name: string; type: string }[] }
 	| { kind: "stop" }
 	| { kind: "regenerate" }
 	| { kind: "edit"; id: number; text: string }
@@ -82,5 +84,5 @@ export type ChatRequest =
 export interface ChatModel extends ModelEvents {
 	get<K extends keyof ChatTraits>(key: K): ChatTraits[K];
 	set(values: Partial<ChatTraits>): void;
-	send(content: ChatRequest): void;
+	send(content: ChatRequest, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
 }

@@ -7,7 +7,7 @@
  * It never scrolls the notebook: only the log's own scrollTop is set, and every
  * focus() passes preventScroll.
  */
-import { button, element, liveRegion, setText } from "../dom";
+import { button, element, liveRegion, setText, whenConnected } from "../dom";
 import { animationFrames, FrameLoop, type FrameScheduler } from "../frames";
 import { copyText } from "./clipboard";
 import { Composer } from "./composer";
@@ -70,7 +70,10 @@ export class ChatView {
 		this.#header.append(title, this.#clear);
 
 		this.#composer = new Composer({
-			request: (request) => this.#request(request),
+			request: (request, buffers) => this.#request(request, buffers),
+			notice: (text) => {
+				this.#notice.textContent = text;
+			},
 			sent: () => this.#scroll.follow(),
 		});
 		this.#turns = new TurnList(model, this.#host);
@@ -138,8 +141,10 @@ export class ChatView {
 	 */
 	moveTo(parent: HTMLElement): void {
 		parent.append(this.root);
-		this.#scroll.restore();
-		this.#composer.refocus();
+		whenConnected(this.root, () => {
+			this.#scroll.restore();
+			this.#composer.refocus();
+		});
 	}
 
 	/** Stop listening and leave the page as it was. Safe to call twice. */
@@ -174,21 +179,23 @@ export class ChatView {
 	}
 
 	/** Send a request to the kernel; any action clears the last notice. */
-	#request(request: ChatRequest): void {
+	#request(request: ChatRequest, buffers?: ArrayBuffer[]): void {
 		this.#notice.textContent = "";
-		this.#model.send(request);
+		if (buffers?.length) this.#model.send(request, undefined, buffers);
+		else this.#model.send(request);
 	}
 
-	#copy(text: string, target: HTMLButtonElement): void {
+	#copy(text: string, target: HTMLButtonElement, html?: string): void {
 		const label = target.getAttribute("aria-label") ?? "";
-		void copyText(text, this.root).then((copied) => {
+		const idle = target.textContent ?? "Copy";
+		void copyText(text, this.root, html).then((copied) => {
 			const feedback = copied ? "Copied" : "Copy failed";
 			target.textContent = feedback;
 			target.setAttribute("aria-label", feedback);
 			target.classList.add("nbstream-copied");
 			const timer = setTimeout(() => {
 				this.#timers.delete(timer);
-				target.textContent = "Copy";
+				target.textContent = idle;
 				target.setAttribute("aria-label", label);
 				target.classList.remove("nbstream-copied");
 			}, FEEDBACK_MS);
@@ -198,8 +205,9 @@ export class ChatView {
 
 	#onMessage = (message: unknown): void => {
 		if (typeof message !== "object" || message === null) return;
-		const { kind, text } = message as { kind?: unknown; text?: unknown };
+		const { kind, text, draft } = message as { kind?: unknown; text?: unknown; draft?: unknown };
 		if (kind === "notice" && typeof text === "string") this.#notice.textContent = text;
+		if (kind === "notice" && typeof draft === "string") this.#composer.restore(draft);
 	};
 
 	readonly #host: MessageHost = {
@@ -208,7 +216,7 @@ export class ChatView {
 			// Regenerate, Retry and an edit start an answer: whoever asks wants to see it.
 			this.#scroll.follow();
 		},
-		copy: (text: string, target: HTMLButtonElement): void => this.#copy(text, target),
+		copy: (text: string, target: HTMLButtonElement, html?: string): void => this.#copy(text, target, html),
 		focusInput: (): void => this.#composer.focus(),
 		announce: (text: string): void => {
 			this.#status.textContent = text;
