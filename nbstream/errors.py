@@ -216,6 +216,11 @@ def _http_error_message(exc: BaseException) -> str | None:
     detail = error.get("message") if isinstance(error, dict) else None
     if not isinstance(detail, str) or not detail:
         detail = str(getattr(exc, "message", "") or "").strip() or "no details"
+    kind = error.get("type") if isinstance(error, dict) else None
+    if status == 200 and isinstance(kind, str) and kind:
+        # An error event inside a stream that had started well (Anthropic's
+        # overloaded_error): its type says more than the 200 the stream began with.
+        return f"{kind} mid-stream: {detail}"
     text = f"HTTP {status}: {detail}"
     response = getattr(exc, "response", None)
     retry_after = getattr(getattr(response, "headers", None), "get", lambda _k: None)("retry-after")

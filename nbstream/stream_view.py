@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import AsyncIterable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, TypeVar
 
 import traitlets
@@ -138,7 +139,7 @@ class StreamView(StaticCopy, ProtocolWidget):
 
     def stream(
         self,
-        source: Iterable[Any] | Callable[[], Iterable[Any]],
+        source: Iterable[Any] | AbstractContextManager[Any] | Callable[[], Any],
         *,
         idle_timeout: float | None = None,
     ) -> str:
@@ -198,7 +199,10 @@ class StreamView(StaticCopy, ProtocolWidget):
 
     async def astream(
         self,
-        source: AsyncIterable[Any] | Iterable[Any] | Callable[[], Any],
+        source: AsyncIterable[Any]
+        | Iterable[Any]
+        | AbstractAsyncContextManager[Any]
+        | Callable[[], Any],
         *,
         idle_timeout: float | None = None,
     ) -> str:

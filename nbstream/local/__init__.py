@@ -101,6 +101,7 @@ from typing import Any
 import openai
 
 from nbstream.local.model import MODEL, answer, default_reasoning, long_answer, tokenize
+from nbstream.local.sdk_clients import anthropic_client, async_anthropic_client
 from nbstream.local.server import LocalServer, ServerError
 from nbstream.local.stats import ServerStats, StatsSnapshot
 
@@ -112,6 +113,8 @@ __all__ = [
     "ServerStats",
     "StatsSnapshot",
     "answer",
+    "anthropic_client",
+    "async_anthropic_client",
     "async_client",
     "base_url",
     "client",

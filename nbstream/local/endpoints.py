@@ -1,11 +1,13 @@
-"""The two POST endpoints: how each reads a request, and what it sends for a plan.
+"""The POST endpoints: how each reads a request, and what it sends for a plan.
 
-``POST /v1/chat/completions`` and ``POST /v1/responses`` answer the same plan (see
-:mod:`nbstream.local.plan`) in their own wire format. The pure builders decide what the
-JSON holds (:class:`~nbstream.local.chat_chunks.ChunkBuilder`,
-:class:`~nbstream.local.responses.ResponseBuilder`); here each endpoint's output is encoded
-as its server-sent events and given to :class:`~nbstream.local.pacing.Pacer` as
-:class:`~nbstream.local.pacing.Events`, so one paced loop streams both.
+``POST /v1/chat/completions``, ``POST /v1/responses`` and ``POST /v1/messages``
+(Anthropic's Messages API) answer the same plan (see :mod:`nbstream.local.plan`) in their
+own wire format. The pure builders decide what the JSON holds
+(:class:`~nbstream.local.chat_chunks.ChunkBuilder`,
+:class:`~nbstream.local.responses.ResponseBuilder`,
+:class:`~nbstream.local.messages_events.MessagesBuilder`); here each endpoint's output is
+encoded as its server-sent events and given to :class:`~nbstream.local.pacing.Pacer` as
+:class:`~nbstream.local.pacing.Events`, so one paced loop streams them all.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from dataclasses import dataclass
 from nbstream.local import wire
 from nbstream.local.chat_chunks import ChunkBuilder
 from nbstream.local.faults import injected_error
+from nbstream.local.messages_events import (
+    STOP_REASONS,
+    MessagesBuilder,
+    messages_sse,
+    overloaded_error,
+)
+from nbstream.local.messages_request import parse_messages_request
 from nbstream.local.model import Token
 from nbstream.local.options import ChatRequest, parse_request, parse_responses_request
 from nbstream.local.pacing import Events
@@ -25,7 +34,7 @@ from nbstream.local.plan import Plan
 from nbstream.local.responses import ResponseBuilder, event_sse, response_usage
 from nbstream.local.wire import JSON
 
-__all__ = ["ENDPOINTS", "ChatEvents", "Endpoint", "ResponseEvents"]
+__all__ = ["ENDPOINTS", "ChatEvents", "Endpoint", "MessagesEvents", "ResponseEvents"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,55 @@ class ResponseEvents:
         return map(event_sse, events)
 
 
+class MessagesEvents:
+    """An Anthropic Messages stream: ``message_start`` at once, content blocks as the
+    tokens go, then ``message_delta`` and ``message_stop``; no [DONE]."""
+
+    def __init__(self, request: ChatRequest, plan: Plan) -> None:
+        self._plan = plan
+        self._builder = _messages_builder(request, plan)
+
+    def opening(self) -> Iterable[bytes]:
+        """``message_start`` and a ``ping``: Anthropic announces the message, then thinks."""
+        return map(messages_sse, self._builder.start())
+
+    def start(self) -> Iterable[bytes]:
+        """Nothing: the first block opens with the first token."""
+        return []
+
+    def token(self, token: Token) -> Iterable[bytes]:
+        """The token's events (opening or closing content blocks as needed)."""
+        return map(messages_sse, self._builder.token(token))
+
+    def error(self) -> bytes:
+        """The ``error`` event with an ``overloaded_error``."""
+        return messages_sse(overloaded_error())
+
+    def finish(self) -> Iterable[bytes]:
+        """The open block's end, the stop reason and usage, and ``message_stop``."""
+        events = self._builder.finish(
+            stop_reason=_stop_reason(self._plan), output_tokens=len(self._plan.tokens)
+        )
+        return map(messages_sse, events)
+
+
+def _whole_message(request: ChatRequest, plan: Plan) -> JSON:
+    return _messages_builder(request, plan).whole(plan.tokens, stop_reason=_stop_reason(plan))
+
+
+def _messages_builder(request: ChatRequest, plan: Plan) -> MessagesBuilder:
+    return MessagesBuilder(
+        message_id=f"msg_{uuid.uuid4().hex[:24]}",
+        model=request.model,
+        input_tokens=plan.prompt_tokens,
+        thinking_in_text=plan.has_reasoning and plan.reasoning_field is None,
+    )
+
+
+def _stop_reason(plan: Plan) -> str:
+    return STOP_REASONS.get(plan.finish_reason, plan.finish_reason)
+
+
 def _whole_completion(request: ChatRequest, plan: Plan) -> JSON:
     builder = _chunk_builder(request, plan)
     return builder.whole(plan.tokens, finish_reason=plan.finish_reason, usage=_usage(plan))
@@ -122,6 +180,7 @@ def _whole_response(request: ChatRequest, plan: Plan) -> JSON:
 ENDPOINTS: dict[str, Endpoint] = {
     "/v1/chat/completions": Endpoint(parse_request, ChatEvents, _whole_completion),
     "/v1/responses": Endpoint(parse_responses_request, ResponseEvents, _whole_response),
+    "/v1/messages": Endpoint(parse_messages_request, MessagesEvents, _whole_message),
 }
 """The POST endpoints by path."""
 

@@ -317,7 +317,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_error(
             404,
             f"Unknown path {path!r}: the nbstream local model serves"
-            " POST /v1/chat/completions, POST /v1/responses and GET /v1/models.",
+            " POST /v1/chat/completions, POST /v1/responses, POST /v1/messages and"
+            " GET /v1/models.",
             code="not_found",
         )
 

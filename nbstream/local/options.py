@@ -31,9 +31,11 @@ __all__ = [
     "LocalOptions",
     "ReasoningFormat",
     "RequestError",
+    "json_object",
     "parse_options",
     "parse_request",
     "parse_responses_request",
+    "request_model",
 ]
 
 MAX_ANSWER_TOKENS = 1_000_000
@@ -121,7 +123,7 @@ def parse_request(body: bytes) -> ChatRequest:
     Raises:
         RequestError: The body is not JSON, or a field is missing or of the wrong kind.
     """
-    data = _json_object(body)
+    data = json_object(body)
 
     messages = data.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -158,7 +160,7 @@ def parse_request(body: bytes) -> ChatRequest:
 
     return ChatRequest(
         messages=cast("list[dict[str, Any]]", messages),
-        model=_model(data),
+        model=request_model(data),
         stream=_stream(data),
         include_usage=include_usage,
         max_tokens=min(given) if given else None,
@@ -180,7 +182,7 @@ def parse_responses_request(body: bytes) -> ChatRequest:
     Raises:
         RequestError: The body is not JSON, or a field is missing or of the wrong kind.
     """
-    data = _json_object(body)
+    data = json_object(body)
     messages: list[dict[str, Any]] = []
 
     instructions = data.get("instructions")
@@ -208,7 +210,7 @@ def parse_responses_request(body: bytes) -> ChatRequest:
 
     return ChatRequest(
         messages=messages,
-        model=_model(data),
+        model=request_model(data),
         stream=_stream(data),
         max_tokens=_positive_int(data, "max_output_tokens", default=None),
         options=parse_options(data.get("nbstream")),
@@ -235,7 +237,8 @@ _TOOL_ITEMS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
 }
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+def json_object(body: bytes) -> dict[str, Any]:
+    """A request body as a JSON object; :class:`RequestError` when it is not one."""
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -245,7 +248,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-def _model(data: Mapping[str, Any]) -> str:
+def request_model(data: Mapping[str, Any]) -> str:
+    """The request's ``model`` (the local model's name when none is given)."""
     model = data.get("model", MODEL)
     if not isinstance(model, str) or not model:
         raise RequestError("'model' must be a non-empty string.", param="model")

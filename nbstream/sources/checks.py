@@ -10,18 +10,28 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterable, Iterable, Mapping
 
-import openai
-
 from nbstream.errors import SourceError
+from nbstream.sources.anthropic_events import is_whole_message
 from nbstream.sources.fields import field
+from nbstream.sources.sdk_objects import (
+    aentered,
+    client_advice,
+    discard_async_manager,
+    entered,
+    is_async_stream_manager,
+    is_stream_manager,
+    package_of,
+    stream_response,
+)
 
 __all__ = ["check_async_source", "check_sync_source"]
 
 
 def _is_whole_completion(source: object) -> bool:
-    # A ChatCompletion (or its dict form) has `choices`; streams and iterables do not.
-    # Checked before iterability because pydantic models and dicts are iterable too.
-    return field(source, "choices") is not None
+    # A ChatCompletion (or its dict form) has `choices`, an Anthropic Message is typed
+    # "message"; streams and iterables are neither. Checked before iterability because
+    # pydantic models and dicts are iterable too.
+    return field(source, "choices") is not None or is_whole_message(source)
 
 
 def check_sync_source(source: object) -> Iterable[object]:
@@ -45,6 +55,15 @@ def check_sync_source(source: object) -> Iterable[object]:
             "got a coroutine: an async client's create() must be awaited, and async "
             "streams go through `await view.astream(...)`"
         )
+    _refuse_client(source)
+    if is_stream_manager(source):
+        return entered(source)
+    if is_async_stream_manager(source):
+        discard_async_manager(source)
+        raise SourceError(
+            "got an AsyncMessageStreamManager (AsyncAnthropic's messages.stream(...)); "
+            "use `await view.astream(...)`"
+        )
     if _is_whole_completion(source):
         return [source]
     _refuse_if_consumed(source)
@@ -62,6 +81,8 @@ def check_sync_source(source: object) -> Iterable[object]:
 
 def check_async_source(source: object) -> AsyncIterable[object] | Iterable[object]:
     """Like :func:`check_sync_source`, but async iterables are welcome too."""
+    if is_async_stream_manager(source):
+        return aentered(source)
     if isinstance(source, AsyncIterable):
         _refuse_if_consumed(source)
         return source
@@ -79,17 +100,28 @@ def _article(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
+def _refuse_client(source: object) -> None:
+    """Raise if ``source`` is an SDK client: say which of its methods makes a stream."""
+    advice = client_advice(source)
+    if advice is not None:
+        name = f"{package_of(source)}.{type(source).__name__}"
+        raise SourceError(
+            f"got the client itself ({name}), not a stream from it: pass what {advice} returns"
+        )
+
+
 def _refuse_if_consumed(source: object) -> None:
     """Raise if ``source`` is a one-shot stream that was already read.
 
     Reading it again would yield nothing, and an empty answer with no error is the most
     confusing outcome there is.
     """
-    if isinstance(source, (openai.Stream, openai.AsyncStream)):
-        response = source.response
+    response = stream_response(source)
+    if response is not None:
         if response.is_stream_consumed or response.is_closed:
+            sdk = "OpenAI" if package_of(source) == "openai" else "Anthropic"
             raise SourceError(
-                "this OpenAI stream has already been read (by an earlier stream() or a "
+                f"this {sdk} stream has already been read (by an earlier stream() or a "
                 "loop); a stream can be read once: call create(..., stream=True) again"
             )
     elif inspect.isgenerator(source):

@@ -20,6 +20,7 @@ Quirks handled here, so that nothing downstream knows which provider sent a chun
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from nbstream.errors import SourceError, StreamError
@@ -33,6 +34,7 @@ from nbstream.events import (
     Usage,
 )
 from nbstream.sources.fields import field
+from nbstream.sources.providers import ProviderParser, provider_parser_for
 from nbstream.sources.responses_api import ENDING_EVENTS, is_responses_event, responses_events
 from nbstream.sources.surrogates import SurrogateJoiner
 
@@ -63,6 +65,7 @@ class ChunkParser:
         self._refusal = SurrogateJoiner()
         self._structured = False  # chunks or events seen, not just text
         self._finished = False
+        self._provider: ProviderParser | None = None  # another SDK's format, once seen
 
     @property
     def finished(self) -> bool:
@@ -82,19 +85,26 @@ class ChunkParser:
             if isinstance(item, Finish):
                 self._finished = True
             return [item]
-        if field(item, "choices") is not None:
-            return self._feed_chunk(item)
-        if is_responses_event(item):
-            if field(item, "type") in ENDING_EVENTS:
-                self._finished = True
-            return self._joined(responses_events(item))
+        if self._provider is None:
+            if field(item, "choices") is not None:
+                return self._feed_chunk(item)
+            if is_responses_event(item):
+                if field(item, "type") in ENDING_EVENTS:
+                    self._finished = True
+                return self._joined(responses_events(item))
+            self._provider = provider_parser_for(item)
+        if self._provider is not None:
+            events = self._provider.feed(item)
+            self._finished = self._provider.finished
+            return self._joined(events)
         error = field(item, "error")
         if error is not None:
             # Raw JSON sources see the in-band error the SDK would have raised.
             raise StreamError(error_message(error))
         raise SourceError(
-            f"the source yielded {type(item).__name__!s}, which is neither text (str) nor "
-            "an OpenAI chat completion chunk or Responses API event"
+            f"the source yielded {_described(item)}, which is neither text (str) nor an "
+            "OpenAI chat completion chunk or Responses API event, nor an event of a stream "
+            "nbstream knows (Anthropic)"
         )
 
     def close(self) -> list[Event]:
@@ -165,6 +175,18 @@ class ChunkParser:
             events.append(RefusalDelta(text))
         events.extend(_tool_call_deltas(field(delta, "tool_calls")))
         return events
+
+
+def _described(item: object) -> str:
+    """``dict`` or ``anthropic.types.Foo (anthropic 2.17.0)``: the type, and the SDK's
+    version when it is one, since an unknown event usually means a newer SDK."""
+    kind = type(item)
+    if kind.__module__ == "builtins":
+        return kind.__name__
+    package = kind.__module__.partition(".")[0]
+    version = getattr(sys.modules.get(package), "__version__", None)
+    where = f" ({package} {version})" if isinstance(version, str) else ""
+    return f"{kind.__module__}.{kind.__qualname__}{where}"
 
 
 def _reasoning_of(delta: object) -> str:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 
-import openai
-
 from nbstream.errors import IncompleteStreamError, StreamError
 from nbstream.events import Event
 from nbstream.sources.chunks import ChunkParser, error_message
 from nbstream.sources.closing import close_quietly
 from nbstream.sources.fields import field
 from nbstream.sources.idle import aiter_with_idle_timeout, iter_with_idle_timeout
+from nbstream.sources.sdk_objects import stream_response
 from nbstream.sources.think import asplit_think, split_think
 
 __all__ = ["aiter_events", "iter_events"]
@@ -57,7 +56,7 @@ def aiter_events(
 
 
 def _normalised(source: Iterable[object]) -> Iterator[Event]:
-    response = source.response if isinstance(source, openai.Stream) else None
+    response = stream_response(source)
     if response is not None:
         _raise_if_json_error(response.headers, response.read)
     parser = ChunkParser()
@@ -69,7 +68,7 @@ def _normalised(source: Iterable[object]) -> Iterator[Event]:
 
 
 async def _anormalised(source: AsyncIterable[object] | Iterable[object]) -> AsyncIterator[Event]:
-    response = source.response if isinstance(source, openai.AsyncStream) else None
+    response = stream_response(source)
     if response is not None and _is_json(response.headers):
         body = await response.aread()
         _raise_if_json_error(response.headers, lambda: body)
@@ -117,6 +116,6 @@ def _raise_if_incomplete(parser: ChunkParser) -> None:
     if not parser.finished:
         raise IncompleteStreamError(
             "the stream ended before the model finished (no finish reason): the "
-            "connection was closed early or the server sent an error the openai SDK "
-            "does not report (llama.cpp sends `error:` lines)"
+            "connection was closed early or the server sent an error the SDK does not "
+            "report (llama.cpp sends `error:` lines)"
         )

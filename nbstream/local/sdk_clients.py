@@ -1,0 +1,71 @@
+"""Other SDKs' clients pointed at the local model: the same answers in their wire formats.
+
+Each SDK is imported only when its client is asked for; none is a dependency of
+nbstream, so a missing one gets the ``pip install`` that brings it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+__all__ = ["anthropic_client", "async_anthropic_client"]
+
+
+def anthropic_client(**kwargs: Any) -> Any:
+    """A real ``anthropic.Anthropic`` client for the shared local server (started on demand).
+
+    The server answers ``POST /v1/messages`` as Anthropic does: thinking, tool use, usage
+    and stop reasons, and an ``overloaded_error`` mid-stream with the ``"error"`` fault.
+    Keyword arguments go to ``anthropic.Anthropic``; ``base_url`` and ``api_key`` default
+    to the local server's.
+
+    Example::
+
+        client = nbstream.local.anthropic_client()
+        with client.messages.stream(
+            model=nbstream.local.MODEL,
+            max_tokens=1024,
+            messages=[{"role": "user", "content": "What is nbstream?"}],
+        ) as stream:
+            StreamView().stream(stream)
+    """
+    return _sdk("anthropic").Anthropic(**_defaults(kwargs))
+
+
+def async_anthropic_client(**kwargs: Any) -> Any:
+    """A real ``anthropic.AsyncAnthropic`` client for the shared local server: the twin of
+    :func:`anthropic_client`.
+
+    Example::
+
+        aclient = nbstream.local.async_anthropic_client()
+        await view.astream(
+            aclient.messages.stream(
+                model=nbstream.local.MODEL,
+                max_tokens=1024,
+                messages=[{"role": "user", "content": "What is nbstream?"}],
+            )
+        )
+    """
+    return _sdk("anthropic").AsyncAnthropic(**_defaults(kwargs))
+
+
+def _sdk(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ImportError(
+            f"this needs the {name!r} package, which nbstream does not install: pip install {name}"
+        ) from None
+
+
+def _defaults(kwargs: dict[str, Any]) -> dict[str, Any]:
+    # Imported here: nbstream.local imports this module.
+    import nbstream.local  # noqa: PLC0415
+
+    if "base_url" not in kwargs:
+        kwargs["base_url"] = nbstream.local.server().url
+    kwargs.setdefault("api_key", nbstream.local.API_KEY)
+    return kwargs

@@ -1,0 +1,243 @@
+"""The real ``anthropic`` SDK over HTTP against the local model's ``POST /v1/messages``.
+
+Every stream shape the SDK gives (``create(stream=True)``, the ``messages.stream(...)``
+manager entered by nbstream or by the user, a whole ``Message``), sync and async twins,
+into StreamView and into the answer accumulator: text, thinking as reasoning, usage,
+stop reasons, tool use, and an ``overloaded_error`` mid-stream with the partial text kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import pytest
+
+import nbstream.local
+from nbstream import StreamView
+from nbstream.answer import AnswerAccumulator
+from nbstream.errors import SourceError
+from nbstream.local import LocalServer
+from nbstream.local.model import answer, default_reasoning, prompt_tokens, tokenize
+from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
+
+QUESTION: Any = [{"role": "user", "content": "How do I stream with the async client?"}]
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "input_schema": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    }
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
+        yield running
+
+
+@pytest.fixture(params=["sync", "async"])
+def twin(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def clients(server: LocalServer) -> tuple[anthropic.Anthropic, anthropic.AsyncAnthropic]:
+    options: dict[str, Any] = {"base_url": server.url, "api_key": "sk-ant-test", "max_retries": 0}
+    return anthropic.Anthropic(**options), anthropic.AsyncAnthropic(**options)
+
+
+def stream_into_view(server: LocalServer, twin: str, how: str, **request: Any) -> StreamView:
+    """Stream one request into a new view, with the sync or the async SDK client."""
+    request = {"model": nbstream.local.MODEL, "max_tokens": 4096, "messages": QUESTION, **request}
+    sync, aclient = clients(server)
+    view = StreamView()
+    if twin == "sync":
+        if how == "create":
+            view.stream(sync.messages.create(stream=True, **request))
+        elif how == "manager":
+            view.stream(sync.messages.stream(**request))
+        else:
+            with sync.messages.stream(**request) as entered:
+                view.stream(entered)
+        return view
+
+    async def main() -> None:
+        async with aclient:
+            if how == "create":
+                await view.astream(await aclient.messages.create(stream=True, **request))
+            elif how == "manager":
+                await view.astream(aclient.messages.stream(**request))
+            else:
+                async with aclient.messages.stream(**request) as entered:
+                    await view.astream(entered)
+
+    asyncio.run(main())
+    return view
+
+
+@pytest.mark.parametrize("how", ["create", "manager", "entered"])
+def test_text_usage_and_stop_reason(server: LocalServer, twin: str, how: str) -> None:
+    view = stream_into_view(server, twin, how)
+    expected = answer(QUESTION)
+    assert view.content == expected
+    assert view.error is None
+    assert view.finish_reason == "stop"
+    completion = len(tokenize(expected))
+    assert view.usage == {
+        "prompt_tokens": prompt_tokens(QUESTION),
+        "completion_tokens": completion,
+        "total_tokens": prompt_tokens(QUESTION) + completion,
+    }
+
+
+@pytest.mark.parametrize("how", ["create", "manager"])
+def test_thinking_is_reasoning_and_never_text(server: LocalServer, twin: str, how: str) -> None:
+    view = stream_into_view(server, twin, how, thinking={"type": "enabled", "budget_tokens": 1024})
+    assert view.reasoning == default_reasoning(QUESTION)
+    assert view.content == answer(QUESTION)
+
+
+def test_max_tokens_reads_as_length(server: LocalServer, twin: str) -> None:
+    view = stream_into_view(server, twin, "create", max_tokens=5)
+    assert view.finish_reason == "length"
+    assert view.content == "".join(tokenize(answer(QUESTION))[:5])
+
+
+def test_refusal_stop_reason_reads_as_content_filter(server: LocalServer, twin: str) -> None:
+    view = stream_into_view(
+        server, twin, "create", extra_body={"nbstream": {"finish_reason": "content_filter"}}
+    )
+    assert view.finish_reason == "content_filter"
+
+
+@pytest.mark.parametrize("how", ["create", "manager"])
+def test_an_overloaded_error_mid_stream_keeps_the_partial_text(
+    server: LocalServer, twin: str, how: str
+) -> None:
+    with pytest.raises(anthropic.APIStatusError):
+        stream_into_view(
+            server, twin, how, extra_body={"nbstream": {"fault": "error", "fault_after": 7}}
+        )
+
+
+def test_the_view_shows_the_error_and_the_text_before_it(server: LocalServer, twin: str) -> None:
+    sync, aclient = clients(server)
+    request: dict[str, Any] = {
+        "model": nbstream.local.MODEL,
+        "max_tokens": 4096,
+        "messages": QUESTION,
+        "extra_body": {"nbstream": {"fault": "error", "fault_after": 7}},
+    }
+    view = StreamView()
+
+    def run() -> None:
+        if twin == "sync":
+            view.stream(sync.messages.stream(**request))
+        else:
+            asyncio.run(view.astream(aclient.messages.stream(**request)))
+
+    with pytest.raises(anthropic.APIStatusError):
+        run()
+    assert view.content == "".join(tokenize(answer(QUESTION))[:7])
+    assert view.error is not None
+    assert "overloaded_error" in view.error
+    assert "sk-ant-test" not in view.error
+
+
+def test_tool_use_becomes_tool_calls(server: LocalServer, twin: str) -> None:
+    sync, aclient = clients(server)
+    question: Any = [{"role": "user", "content": "Call get_weather for 'Paris', please."}]
+    request: dict[str, Any] = {
+        "model": nbstream.local.MODEL,
+        "max_tokens": 4096,
+        "messages": question,
+        "tools": TOOLS,
+        "stream": True,
+    }
+    accumulator = AnswerAccumulator()
+    if twin == "sync":
+        for event in iter_events(check_sync_source(sync.messages.create(**request))):
+            accumulator.add(event)
+    else:
+
+        async def main() -> None:
+            async with aclient:
+                source = check_async_source(await aclient.messages.create(**request))
+                async for event in aiter_events(source):
+                    accumulator.add(event)
+
+        asyncio.run(main())
+    assert accumulator.finish_reason == "tool_calls"
+    [call] = accumulator.tool_calls
+    assert call["name"] == "get_weather"
+    assert call["id"].startswith("toolu_")
+    assert json.loads(call["arguments"]) == {"city": "Paris"}
+
+
+def test_a_whole_message_streams_too(server: LocalServer) -> None:
+    sync, _ = clients(server)
+    message = sync.messages.create(model="m", max_tokens=4096, messages=QUESTION)
+    view = StreamView()
+    assert view.stream(message) == answer(QUESTION)
+    assert view.finish_reason == "stop"
+    assert view.usage is not None
+    assert view.usage["completion_tokens"] == message.usage.output_tokens
+
+
+def test_the_client_itself_is_refused_with_the_method_to_call(server: LocalServer) -> None:
+    sync, aclient = clients(server)
+    with pytest.raises(SourceError, match=r"anthropic\.Anthropic.*messages\.create"):
+        StreamView().stream(sync)
+    with pytest.raises(SourceError, match=r"anthropic\.AsyncAnthropic.*messages\.stream"):
+        asyncio.run(StreamView().astream(aclient))
+
+
+def test_an_async_manager_in_the_sync_twin_says_to_await(server: LocalServer) -> None:
+    _, aclient = clients(server)
+    request: dict[str, Any] = {"model": "m", "max_tokens": 10, "messages": QUESTION}
+    with pytest.raises(SourceError, match="astream"):
+        StreamView().stream(aclient.messages.stream(**request))  # type: ignore[arg-type]
+
+
+def test_a_stream_read_twice_is_refused(server: LocalServer) -> None:
+    sync, _ = clients(server)
+    stream = sync.messages.create(model="m", max_tokens=4096, messages=QUESTION, stream=True)
+    StreamView().stream(stream)
+    with pytest.raises(SourceError, match="already been read"):
+        StreamView().stream(stream)
+
+
+def test_the_manager_nbstream_entered_is_closed_when_the_view_ends(server: LocalServer) -> None:
+    sync, _ = clients(server)
+    manager = sync.messages.stream(model="m", max_tokens=4096, messages=QUESTION)
+    StreamView().stream(manager)
+    entered = manager._MessageStreamManager__stream  # type: ignore[attr-defined]
+    assert entered.response.is_closed
+
+
+def test_the_local_constructors_point_at_the_shared_server() -> None:
+    client = nbstream.local.anthropic_client(max_retries=0)
+    assert str(client.base_url).rstrip("/") == nbstream.local.server().url
+    assert isinstance(nbstream.local.async_anthropic_client(), anthropic.AsyncAnthropic)
+
+
+class FutureEvent:
+    """An event of an SDK version nbstream does not know yet."""
+
+    type = "content_block_teleport"
+
+
+FutureEvent.__module__ = "anthropic.types.future_event"
+
+
+def test_an_unknown_event_of_the_sdk_names_the_sdk_and_its_version() -> None:
+    with pytest.raises(SourceError, match=rf"FutureEvent \(anthropic {anthropic.__version__}\)"):
+        StreamView().stream([FutureEvent()])
