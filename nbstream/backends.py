@@ -21,9 +21,12 @@ from typing import Any, Literal, cast
 import openai
 
 import nbstream.local
+from nbstream.anthropic_history import anthropic_request, is_anthropic_client
 from nbstream.errors import api_keys_of
 
 __all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "AnthropicBackend",
     "Backend",
     "BackendError",
     "FunctionBackend",
@@ -33,12 +36,15 @@ __all__ = [
     "resolve_backend",
 ]
 
+DEFAULT_MAX_TOKENS = 4096
+"""What an Anthropic request asks for when the chat was given no ``max_tokens``."""
+
 # These are the Chat's to set: it streams, and it owns the history and the model name.
 _RESERVED_PARAMS = ("stream", "messages", "model")
 
 ACCEPTED_CLIENTS = (
-    "an openai.OpenAI or openai.AsyncOpenAI client, a function of the message list, "
-    "or None for the local model"
+    "an openai.OpenAI or openai.AsyncOpenAI client, an anthropic.Anthropic or "
+    "AsyncAnthropic client, a function of the message list, or None for the local model"
 )
 """What :func:`resolve_backend` takes, in words for error messages."""
 
@@ -131,6 +137,38 @@ class OpenAIBackend(Backend):
         )
 
 
+class AnthropicBackend(Backend):
+    """``client.messages.create(..., stream=True)`` on ``anthropic.Anthropic`` or
+    ``AsyncAnthropic``, the history translated by
+    :func:`~nbstream.anthropic_history.anthropic_request`.
+
+    ``max_tokens`` is required by the API: :data:`DEFAULT_MAX_TOKENS` unless given
+    (``Chat(client, model, max_tokens=...)``); other parameters (``temperature``,
+    ``thinking``…) go as they are.
+
+    Example::
+
+        backend = AnthropicBackend(anthropic.Anthropic(), "claude-sonnet-4-5", {}, "host")
+        stream = backend.open([{"role": "user", "content": "Hi"}])
+    """
+
+    def __init__(self, client: Any, model: str, params: dict[str, Any], where: str) -> None:
+        self._client = client
+        self._params = {"max_tokens": DEFAULT_MAX_TOKENS, **params}
+        self.model_name = model
+        self.label = f"Anthropic · {where}"
+        self.is_async = type(client).__name__ == "AsyncAnthropic"
+        self.secrets = api_keys_of(client)
+
+    def open(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> object:
+        request = anthropic_request(messages, tools)
+        return self._client.messages.create(
+            model=self.model_name, stream=True, **request, **self._params
+        )
+
+
 class FunctionBackend(Backend):
     """A function of the message list returning text chunks, an async iterable, or an
     OpenAI stream (``async def`` functions and async generators run on the event loop).
@@ -167,7 +205,7 @@ class FunctionBackend(Backend):
         return self._function(messages)
 
 
-def backend_label(client: openai.OpenAI | openai.AsyncOpenAI) -> str:
+def backend_label(client: Any) -> str:
     """Where a client sends requests, for the header: "local model" or "host[:port]".
 
     Example:
@@ -193,9 +231,9 @@ def is_async_client(client: object) -> bool:
         >>> is_async_client(reply), is_async_client(lambda messages: ["Hi"])
         (True, False)
     """
-    if isinstance(client, openai.AsyncOpenAI):
+    if isinstance(client, openai.AsyncOpenAI) or type(client).__name__ == "AsyncAnthropic":
         return True
-    if isinstance(client, openai.OpenAI) or not callable(client):
+    if isinstance(client, openai.OpenAI) or is_anthropic_client(client) or not callable(client):
         return False
     return FunctionBackend(client, None).is_async
 
@@ -229,6 +267,17 @@ def resolve_backend(client: object, model: str | None, params: Mapping[str, Any]
                 "model",
             )
         return OpenAIBackend(client, model, dict(params))
+    if is_anthropic_client(client):
+        label = backend_label(client)
+        if not model and label == "local model":
+            model = nbstream.local.MODEL
+        if not model:
+            raise BackendError(
+                f"Chat({type(client).__name__}(...)) needs the model to ask, "
+                "e.g. Chat(client, model='claude-sonnet-4-5')",
+                "model",
+            )
+        return AnthropicBackend(client, model, dict(params), label)
     if callable(client):
         if params:
             raise BackendError(

@@ -17,8 +17,9 @@ import anthropic
 import pytest
 
 import nbstream.local
-from nbstream import StreamView
+from nbstream import Chat, StreamView
 from nbstream.answer import AnswerAccumulator
+from nbstream.anthropic_history import anthropic_request
 from nbstream.errors import SourceError
 from nbstream.local import LocalServer
 from nbstream.local.model import answer, default_reasoning, prompt_tokens, tokenize
@@ -241,3 +242,108 @@ FutureEvent.__module__ = "anthropic.types.future_event"
 def test_an_unknown_event_of_the_sdk_names_the_sdk_and_its_version() -> None:
     with pytest.raises(SourceError, match=rf"FutureEvent \(anthropic {anthropic.__version__}\)"):
         StreamView().stream([FutureEvent()])
+
+
+# -- Chat(anthropic client) ----------------------------------------------------------------
+
+
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+def test_chat_holds_a_conversation_in_the_messages_api(server: LocalServer, twin: str) -> None:
+    sync, aclient = clients(server)
+    chat = Chat(sync if twin == "sync" else aclient, model="claude-test", system="Be brief.")
+    question = "How do I stream with the async client?"
+    reply = chat.ask(question) if twin == "sync" else asyncio.run(chat.asend(question))
+    assert reply == answer([{"role": "user", "content": question}])
+    assert [m["role"] for m in chat.messages] == ["system", "user", "assistant"]
+    assert chat.messages[-1]["content"] == reply
+    assert chat.backend.startswith("Anthropic · 127.0.0.1:")
+    last = chat.last_answer
+    assert last is not None
+    assert last.stats is not None
+    assert last.stats["finish_reason"] == "stop"
+    assert last.stats["prompt_tokens"] == prompt_tokens(chat.messages[:2])
+
+
+def test_chat_runs_tools_through_tool_use_and_tool_result(server: LocalServer, twin: str) -> None:
+    sync, aclient = clients(server)
+    chat = Chat(sync if twin == "sync" else aclient, model="claude-test", tools=[add])
+    question = "Call add with 3 and 4"
+    reply = chat.ask(question) if twin == "sync" else asyncio.run(chat.asend(question))
+    assert [m["role"] for m in chat.messages] == ["user", "assistant", "tool", "assistant"]
+    call = chat.messages[1]["tool_calls"][0]
+    assert call["function"]["name"] == "add"
+    assert json.loads(call["function"]["arguments"]) == {"a": 3, "b": 4}
+    assert chat.messages[2]["content"] == "7"
+    assert "7" in reply  # the model answered the tool_result block it was sent
+
+
+def test_chat_needs_a_model_for_a_remote_anthropic_client() -> None:
+    client = anthropic.Anthropic(api_key="sk-ant-x", base_url="http://example.com")
+    with pytest.raises(TypeError, match="claude"):
+        Chat(client)
+
+
+def test_history_translation_puts_system_apart_and_tool_results_in_user_turns() -> None:
+    history: list[dict[str, Any]] = [
+        {"role": "system", "content": "Be brief."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": "Let me add.",
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "add", "arguments": '{"a": 1}'},
+                },
+                {"id": "c2", "type": "function", "function": {"name": "add", "arguments": "{}"}},
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "1"},
+        {"role": "tool", "tool_call_id": "c2", "content": "0"},
+        {"role": "user", "content": "Thanks"},
+    ]
+    tools = [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}]
+    request = anthropic_request(history, tools)
+    assert request["system"] == "Be brief."
+    assert request["tools"] == [
+        {"name": "add", "description": "", "input_schema": {"type": "object"}}
+    ]
+    assert request["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is this?"},
+                {
+                    "type": "image",
+                    "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"},
+                },
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Let me add."},
+                {"type": "tool_use", "id": "c1", "name": "add", "input": {"a": 1}},
+                {"type": "tool_use", "id": "c2", "name": "add", "input": {}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "c1", "content": "1"},
+                {"type": "tool_result", "tool_use_id": "c2", "content": "0"},
+                {"type": "text", "text": "Thanks"},
+            ],
+        },
+    ]
