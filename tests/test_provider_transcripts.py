@@ -1,10 +1,11 @@
-"""Provider quirks, end to end: transcripts replayed over HTTP, read by the real openai SDK.
+"""Provider quirks, end to end: transcripts replayed over HTTP, read by the real SDKs.
 
 Each file in ``tests/transcripts/`` is a response body written from a provider's documented
-wire format (OpenAI, Azure OpenAI, vLLM, Ollama, OpenRouter, Groq, Mistral, llama.cpp, and
-OpenAI's Responses API); ``expected.json`` says what a reader must get out of it: the exact
-text, the reasoning kept apart, the refusal, the last finish reason and usage, the tool
-calls, or the error and the text that came before it.
+wire format (OpenAI, Azure OpenAI, vLLM, Ollama, OpenRouter, Groq, Mistral, llama.cpp,
+OpenAI's Responses API, and Anthropic's Messages API, read by the real ``anthropic`` SDK);
+``expected.json`` says what a reader must get out of it: the exact text, the reasoning
+kept apart, the refusal, the last finish reason and usage, the tool calls, or the error
+and the text that came before it.
 
 The local server replays a transcript byte for byte (``extra_body={"nbstream": {"replay":
 ...}}``), cut into HTTP chunks at given byte offsets: whole, at every byte, and at offsets
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import anthropic
 import openai
 import pytest
 from hypothesis import given, settings
@@ -38,7 +40,7 @@ pytestmark = pytest.mark.timeout(120)
 
 FOLDER = Path(__file__).with_name("transcripts")
 MODES = ["sync", "async"]
-ErrorKind = Literal["api_error", "stream_error", "incomplete"]
+ErrorKind = Literal["api_error", "sdk_status_error", "stream_error", "incomplete"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Transcript:
 
     name: str
     body: str
-    api: Literal["chat", "responses"]
+    api: Literal["chat", "responses", "anthropic"]
     status: int
     content_type: str
     text: str
@@ -166,34 +168,43 @@ def _request(transcript: Transcript, splits: list[int]) -> dict[str, Any]:
         "stream": True,
         "extra_body": {"nbstream": {"replay": replay}},
     }
-    if transcript.api == "chat":
-        request["messages"] = [{"role": "user", "content": "Replay, please."}]
-    else:
+    if transcript.api == "responses":
         request["input"] = "Replay, please."
+    else:
+        request["messages"] = [{"role": "user", "content": "Replay, please."}]
+    if transcript.api == "anthropic":
+        request["max_tokens"] = 1024
     return request
 
 
-def _create(client: openai.OpenAI, transcript: Transcript, splits: list[int]) -> Any:
+def _create(client: Any, transcript: Transcript, splits: list[int]) -> Any:
     request = _request(transcript, splits)
+    if transcript.api == "anthropic":
+        return client.messages.create(**request)
     if transcript.api == "chat":
         return client.chat.completions.create(**request)
     return client.responses.create(**request)
 
 
-async def _acreate(client: openai.AsyncOpenAI, transcript: Transcript, splits: list[int]) -> Any:
+async def _acreate(client: Any, transcript: Transcript, splits: list[int]) -> Any:
     request = _request(transcript, splits)
+    if transcript.api == "anthropic":
+        return await client.messages.create(**request)
     if transcript.api == "chat":
         return await client.chat.completions.create(**request)
     return await client.responses.create(**request)
 
 
-def _clients(server: LocalServer) -> dict[str, Any]:
-    return {"base_url": server.base_url, "api_key": API_KEY, "max_retries": 0, "timeout": 30}
+def _clients(server: LocalServer, transcript: Transcript) -> dict[str, Any]:
+    # The Anthropic SDK adds /v1 to the paths itself.
+    base_url = server.url if transcript.api == "anthropic" else server.base_url
+    return {"base_url": base_url, "api_key": API_KEY, "max_retries": 0, "timeout": 30}
 
 
 def _replay_sync(server: LocalServer, transcript: Transcript, splits: list[int]) -> Seen:
     seen = Seen()
-    with openai.OpenAI(**_clients(server)) as client:
+    sdk = anthropic.Anthropic if transcript.api == "anthropic" else openai.OpenAI
+    with sdk(**_clients(server, transcript)) as client:
         try:
             stream = _create(client, transcript, splits)
             for event in iter_events(check_sync_source(stream)):
@@ -205,7 +216,8 @@ def _replay_sync(server: LocalServer, transcript: Transcript, splits: list[int])
 
 async def _replay_async(server: LocalServer, transcript: Transcript, splits: list[int]) -> Seen:
     seen = Seen()
-    async with openai.AsyncOpenAI(**_clients(server)) as client:
+    sdk = anthropic.AsyncAnthropic if transcript.api == "anthropic" else openai.AsyncOpenAI
+    async with sdk(**_clients(server, transcript)) as client:
         try:
             stream = await _acreate(client, transcript, splits)
             async for event in aiter_events(check_async_source(stream)):
@@ -241,6 +253,9 @@ def check_error(error: BaseException | None, transcript: Transcript) -> None:
     if transcript.error == "api_error":
         # The SDK raises it for a data: {"error": ...} event; nbstream passes it through.
         assert type(error) is openai.APIError, repr(error)
+    elif transcript.error == "sdk_status_error":
+        # Anthropic's SDK raises an `event: error` as APIStatusError, status 200.
+        assert isinstance(error, anthropic.APIStatusError), repr(error)
     elif transcript.error == "stream_error":
         assert isinstance(error, _error_class("StreamError")), repr(error)
     else:
@@ -342,12 +357,18 @@ def test_stream_view_shows_the_transcript(
     error: BaseException | None = None
     try:
         if mode == "sync":
-            with openai.OpenAI(**_clients(server)) as client:
+            sdk = anthropic.Anthropic if transcript.api == "anthropic" else openai.OpenAI
+            with sdk(**_clients(server, transcript)) as client:
                 view.stream(_create(client, transcript, splits))
         else:
 
             async def run() -> None:
-                async with openai.AsyncOpenAI(**_clients(server)) as client:
+                asdk = (
+                    anthropic.AsyncAnthropic
+                    if transcript.api == "anthropic"
+                    else openai.AsyncOpenAI
+                )
+                async with asdk(**_clients(server, transcript)) as client:
                     await view.astream(await _acreate(client, transcript, splits))
 
             asyncio.run(run())
