@@ -211,6 +211,9 @@ def _http_error_message(exc: BaseException) -> str | None:
     status = getattr(exc, "status_code", None)
     if not isinstance(status, int):
         return None
+    if status < 0:  # Ollama's ResponseError for an error line mid-stream: its `error` says it
+        error_text = getattr(exc, "error", None)
+        return f"mid-stream: {error_text}" if isinstance(error_text, str) and error_text else None
     body = getattr(exc, "body", None)
     error = body.get("error", body) if isinstance(body, dict) else None
     detail = error.get("message") if isinstance(error, dict) else None

@@ -2,7 +2,8 @@
 
 Each file in ``tests/transcripts/`` is a response body written from a provider's documented
 wire format (OpenAI, Azure OpenAI, vLLM, Ollama, OpenRouter, Groq, Mistral, llama.cpp,
-OpenAI's Responses API, and Anthropic's Messages API, read by the real ``anthropic`` SDK);
+OpenAI's Responses API, Anthropic's Messages API and Ollama's native chat API, read by
+the real ``anthropic`` and ``ollama`` SDKs);
 ``expected.json`` says what a reader must get out of it: the exact text, the reasoning
 kept apart, the refusal, the last finish reason and usage, the tool calls, or the error
 and the text that came before it.
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anthropic
+import ollama
 import openai
 import pytest
 from hypothesis import given, settings
@@ -49,7 +51,7 @@ class Transcript:
 
     name: str
     body: str
-    api: Literal["chat", "responses", "anthropic"]
+    api: Literal["chat", "responses", "anthropic", "ollama"]
     status: int
     content_type: str
     text: str
@@ -179,6 +181,8 @@ def _request(transcript: Transcript, splits: list[int]) -> dict[str, Any]:
 
 def _create(client: Any, transcript: Transcript, splits: list[int]) -> Any:
     request = _request(transcript, splits)
+    if transcript.api == "ollama":
+        return client.chat(**_ollama(request))
     if transcript.api == "anthropic":
         return client.messages.create(**request)
     if transcript.api == "chat":
@@ -188,6 +192,8 @@ def _create(client: Any, transcript: Transcript, splits: list[int]) -> Any:
 
 async def _acreate(client: Any, transcript: Transcript, splits: list[int]) -> Any:
     request = _request(transcript, splits)
+    if transcript.api == "ollama":
+        return await client.chat(**_ollama(request))
     if transcript.api == "anthropic":
         return await client.messages.create(**request)
     if transcript.api == "chat":
@@ -195,7 +201,26 @@ async def _acreate(client: Any, transcript: Transcript, splits: list[int]) -> An
     return await client.responses.create(**request)
 
 
+def _ollama(request: dict[str, Any]) -> dict[str, Any]:
+    """The ollama SDK has no extra_body: the nbstream options go in ``options``."""
+    nbstream_options = request.pop("extra_body")["nbstream"]
+    return {**request, "options": {"nbstream": nbstream_options}}
+
+
+_SYNC_SDKS: dict[str, Any] = {"anthropic": anthropic.Anthropic, "ollama": ollama.Client}
+_ASYNC_SDKS: dict[str, Any] = {"anthropic": anthropic.AsyncAnthropic, "ollama": ollama.AsyncClient}
+
+
+def _sdk(transcript: Transcript, mode: str) -> Any:
+    """The client class that reads ``transcript``'s API, sync or async."""
+    if mode == "sync":
+        return _SYNC_SDKS.get(transcript.api, openai.OpenAI)
+    return _ASYNC_SDKS.get(transcript.api, openai.AsyncOpenAI)
+
+
 def _clients(server: LocalServer, transcript: Transcript) -> dict[str, Any]:
+    if transcript.api == "ollama":
+        return {"host": server.url, "timeout": 30}
     # The Anthropic SDK adds /v1 to the paths itself.
     base_url = server.url if transcript.api == "anthropic" else server.base_url
     return {"base_url": base_url, "api_key": API_KEY, "max_retries": 0, "timeout": 30}
@@ -203,8 +228,7 @@ def _clients(server: LocalServer, transcript: Transcript) -> dict[str, Any]:
 
 def _replay_sync(server: LocalServer, transcript: Transcript, splits: list[int]) -> Seen:
     seen = Seen()
-    sdk = anthropic.Anthropic if transcript.api == "anthropic" else openai.OpenAI
-    with sdk(**_clients(server, transcript)) as client:
+    with _sdk(transcript, "sync")(**_clients(server, transcript)) as client:
         try:
             stream = _create(client, transcript, splits)
             for event in iter_events(check_sync_source(stream)):
@@ -216,8 +240,7 @@ def _replay_sync(server: LocalServer, transcript: Transcript, splits: list[int])
 
 async def _replay_async(server: LocalServer, transcript: Transcript, splits: list[int]) -> Seen:
     seen = Seen()
-    sdk = anthropic.AsyncAnthropic if transcript.api == "anthropic" else openai.AsyncOpenAI
-    async with sdk(**_clients(server, transcript)) as client:
+    async with _sdk(transcript, "async")(**_clients(server, transcript)) as client:
         try:
             stream = await _acreate(client, transcript, splits)
             async for event in aiter_events(check_async_source(stream)):
@@ -297,7 +320,7 @@ def server() -> Iterator[LocalServer]:
 
 
 def test_every_transcript_has_expectations() -> None:
-    files = {path.name for path in FOLDER.iterdir() if path.suffix in (".sse", ".json")}
+    files = {path.name for path in FOLDER.iterdir() if path.suffix in (".sse", ".json", ".ndjson")}
     assert files - {"expected.json"} == set(TRANSCRIPTS)
 
 
@@ -357,18 +380,12 @@ def test_stream_view_shows_the_transcript(
     error: BaseException | None = None
     try:
         if mode == "sync":
-            sdk = anthropic.Anthropic if transcript.api == "anthropic" else openai.OpenAI
-            with sdk(**_clients(server, transcript)) as client:
+            with _sdk(transcript, "sync")(**_clients(server, transcript)) as client:
                 view.stream(_create(client, transcript, splits))
         else:
 
             async def run() -> None:
-                asdk = (
-                    anthropic.AsyncAnthropic
-                    if transcript.api == "anthropic"
-                    else openai.AsyncOpenAI
-                )
-                async with asdk(**_clients(server, transcript)) as client:
+                async with _sdk(transcript, "async")(**_clients(server, transcript)) as client:
                     await view.astream(await _acreate(client, transcript, splits))
 
             asyncio.run(run())

@@ -101,7 +101,12 @@ from typing import Any
 import openai
 
 from nbstream.local.model import MODEL, answer, default_reasoning, long_answer, tokenize
-from nbstream.local.sdk_clients import anthropic_client, async_anthropic_client
+from nbstream.local.sdk_clients import (
+    anthropic_client,
+    async_anthropic_client,
+    async_ollama_client,
+    ollama_client,
+)
 from nbstream.local.server import LocalServer, ServerError
 from nbstream.local.stats import ServerStats, StatsSnapshot
 
@@ -116,10 +121,12 @@ __all__ = [
     "anthropic_client",
     "async_anthropic_client",
     "async_client",
+    "async_ollama_client",
     "base_url",
     "client",
     "default_reasoning",
     "long_answer",
+    "ollama_client",
     "running_server",
     "server",
     "tokenize",

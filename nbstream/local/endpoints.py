@@ -1,9 +1,9 @@
 """The POST endpoints: how each reads a request, and what it sends for a plan.
 
-``POST /v1/chat/completions``, ``POST /v1/responses`` and ``POST /v1/messages``
-(Anthropic's Messages API) answer the same plan (see :mod:`nbstream.local.plan`) in their
-own wire format. The pure builders decide what the JSON holds
-(:class:`~nbstream.local.chat_chunks.ChunkBuilder`,
+``POST /v1/chat/completions``, ``POST /v1/responses``, ``POST /v1/messages``
+(Anthropic's Messages API) and ``POST /api/chat`` (Ollama's, in NDJSON) answer the same
+plan (see :mod:`nbstream.local.plan`) in their own wire format. The pure builders decide
+what the JSON holds (:class:`~nbstream.local.chat_chunks.ChunkBuilder`,
 :class:`~nbstream.local.responses.ResponseBuilder`,
 :class:`~nbstream.local.messages_events.MessagesBuilder`); here each endpoint's output is
 encoded as its server-sent events and given to :class:`~nbstream.local.pacing.Pacer` as
@@ -28,6 +28,7 @@ from nbstream.local.messages_events import (
 )
 from nbstream.local.messages_request import parse_messages_request
 from nbstream.local.model import Token
+from nbstream.local.ollama_chat import OllamaEvents, parse_ollama_request, whole_ollama_reply
 from nbstream.local.options import ChatRequest, parse_request, parse_responses_request
 from nbstream.local.pacing import Events
 from nbstream.local.plan import Plan
@@ -47,6 +48,8 @@ class Endpoint:
     """The events that stream the plan's reply."""
     whole: Callable[[ChatRequest, Plan], JSON]
     """The non-streamed reply; built when it is sent, so it is created then."""
+    content_type: str = "text/event-stream; charset=utf-8"
+    """The stream's media type (server-sent events, or Ollama's NDJSON)."""
 
 
 class ChatEvents:
@@ -181,6 +184,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/v1/chat/completions": Endpoint(parse_request, ChatEvents, _whole_completion),
     "/v1/responses": Endpoint(parse_responses_request, ResponseEvents, _whole_response),
     "/v1/messages": Endpoint(parse_messages_request, MessagesEvents, _whole_message),
+    "/api/chat": Endpoint(
+        parse_ollama_request, OllamaEvents, whole_ollama_reply, "application/x-ndjson"
+    ),
 }
 """The POST endpoints by path."""
 

@@ -294,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             self._send_json(fault.status, fault.body, fault.headers)
         elif request.stream:
-            self._chunked_head(200, _EVENT_STREAM)
+            self._chunked_head(200, (("Content-Type", endpoint.content_type), _NO_CACHE))
             pacer.stream(plan, endpoint.events(request, plan))
         else:
             pacer.whole(plan, lambda: wire.encode_json(endpoint.whole(request, plan)))
@@ -317,13 +317,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_error(
             404,
             f"Unknown path {path!r}: the nbstream local model serves"
-            " POST /v1/chat/completions, POST /v1/responses, POST /v1/messages and"
-            " GET /v1/models.",
+            " POST /v1/chat/completions, POST /v1/responses, POST /v1/messages,"
+            " POST /api/chat and GET /v1/models.",
             code="not_found",
         )
 
 
-_EVENT_STREAM: Headers = (
-    ("Content-Type", "text/event-stream; charset=utf-8"),
-    ("Cache-Control", "no-cache"),
-)
+_NO_CACHE = ("Cache-Control", "no-cache")

@@ -10,7 +10,7 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-__all__ = ["anthropic_client", "async_anthropic_client"]
+__all__ = ["anthropic_client", "async_anthropic_client", "async_ollama_client", "ollama_client"]
 
 
 def anthropic_client(**kwargs: Any) -> Any:
@@ -50,6 +50,47 @@ def async_anthropic_client(**kwargs: Any) -> Any:
         )
     """
     return _sdk("anthropic").AsyncAnthropic(**_defaults(kwargs))
+
+
+def ollama_client(**kwargs: Any) -> Any:
+    """A real ``ollama.Client`` for the shared local server (started on demand).
+
+    The server answers ``POST /api/chat`` as Ollama does, in NDJSON: ``thinking``,
+    ``tool_calls``, ``done_reason`` and the counts. The ``nbstream`` options go in
+    ``options``, since the SDK sends nothing else. Keyword arguments go to
+    ``ollama.Client``; ``host`` defaults to the local server's.
+
+    Example::
+
+        client = nbstream.local.ollama_client()
+        StreamView().stream(
+            client.chat(
+                model=nbstream.local.MODEL,
+                messages=[{"role": "user", "content": "What is nbstream?"}],
+                stream=True,
+            )
+        )
+    """
+    return _sdk("ollama").Client(**_host(kwargs))
+
+
+def async_ollama_client(**kwargs: Any) -> Any:
+    """A real ``ollama.AsyncClient`` for the shared local server: the twin of
+    :func:`ollama_client`.
+
+    Example::
+
+        aclient = nbstream.local.async_ollama_client()
+        await view.astream(await aclient.chat(model="m", messages=messages, stream=True))
+    """
+    return _sdk("ollama").AsyncClient(**_host(kwargs))
+
+
+def _host(kwargs: dict[str, Any]) -> dict[str, Any]:
+    import nbstream.local  # noqa: PLC0415 - nbstream.local imports this module
+
+    kwargs.setdefault("host", nbstream.local.server().url)
+    return kwargs
 
 
 def _sdk(name: str) -> ModuleType:

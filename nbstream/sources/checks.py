@@ -13,6 +13,7 @@ from collections.abc import AsyncIterable, Iterable, Mapping
 from nbstream.errors import SourceError
 from nbstream.sources.anthropic_events import is_whole_message
 from nbstream.sources.fields import field
+from nbstream.sources.ollama_chunks import is_ollama_chunk
 from nbstream.sources.sdk_objects import (
     aentered,
     client_advice,
@@ -29,9 +30,13 @@ __all__ = ["check_async_source", "check_sync_source"]
 
 def _is_whole_completion(source: object) -> bool:
     # A ChatCompletion (or its dict form) has `choices`, an Anthropic Message is typed
-    # "message"; streams and iterables are neither. Checked before iterability because
-    # pydantic models and dicts are iterable too.
-    return field(source, "choices") is not None or is_whole_message(source)
+    # "message", a whole Ollama reply is `done`; streams and iterables are neither.
+    # Checked before iterability because pydantic models and dicts are iterable too.
+    return (
+        field(source, "choices") is not None
+        or is_whole_message(source)
+        or (field(source, "done") is True and is_ollama_chunk(source))
+    )
 
 
 def check_sync_source(source: object) -> Iterable[object]:

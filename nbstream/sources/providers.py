@@ -5,6 +5,7 @@ own; the other SDKs' streams are told apart by their first item, whether it came
 SDK's object or as raw JSON, and read by their own normaliser for the rest of the stream:
 
 - Anthropic Messages events (:mod:`.anthropic_events`)
+- Ollama's native chat responses (:mod:`.ollama_chunks`)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Protocol
 
 from nbstream.events import Event
 from nbstream.sources.anthropic_events import AnthropicParser, is_anthropic_event
+from nbstream.sources.ollama_chunks import OllamaParser, is_ollama_chunk
 
 __all__ = ["ProviderParser", "provider_parser_for"]
 
@@ -38,4 +40,6 @@ def provider_parser_for(item: object) -> ProviderParser | None:
     """
     if is_anthropic_event(item):
         return AnthropicParser()
+    if is_ollama_chunk(item):
+        return OllamaParser()
     return None

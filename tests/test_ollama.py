@@ -1,0 +1,150 @@
+"""The real ``ollama`` SDK over HTTP against the local model's ``POST /api/chat`` (NDJSON).
+
+``client.chat(..., stream=True)`` on ``ollama.Client`` and ``ollama.AsyncClient``, and a
+whole reply, into StreamView and the answer accumulator: text, thinking as reasoning,
+``prompt_eval_count`` / ``eval_count`` as usage, ``done_reason``, tool calls, and an
+error line mid-stream with the partial text kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import ollama
+import pytest
+
+import nbstream.local
+from nbstream import StreamView
+from nbstream.answer import AnswerAccumulator
+from nbstream.errors import SourceError
+from nbstream.local import LocalServer
+from nbstream.local.model import answer, default_reasoning, prompt_tokens, tokenize
+from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
+
+QUESTION: Any = [{"role": "user", "content": "How do I stream with the async client?"}]
+WEATHER: Any = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "The weather in a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
+        yield running
+
+
+@pytest.fixture(params=["sync", "async"])
+def twin(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def stream_into_view(server: LocalServer, twin: str, **request: Any) -> StreamView:
+    request = {"model": nbstream.local.MODEL, "messages": QUESTION, "stream": True, **request}
+    view = StreamView()
+    if twin == "sync":
+        view.stream(ollama.Client(host=server.url).chat(**request))
+    else:
+
+        async def main() -> None:
+            await view.astream(await ollama.AsyncClient(host=server.url).chat(**request))
+
+        asyncio.run(main())
+    return view
+
+
+def test_text_usage_and_done_reason(server: LocalServer, twin: str) -> None:
+    view = stream_into_view(server, twin)
+    expected = answer(QUESTION)
+    assert view.content == expected
+    assert view.error is None
+    assert view.finish_reason == "stop"
+    completion = len(tokenize(expected))
+    assert view.usage == {
+        "prompt_tokens": prompt_tokens(QUESTION),
+        "completion_tokens": completion,
+        "total_tokens": prompt_tokens(QUESTION) + completion,
+    }
+
+
+def test_thinking_is_reasoning_and_never_text(server: LocalServer, twin: str) -> None:
+    view = stream_into_view(server, twin, think=True)
+    assert view.reasoning == default_reasoning(QUESTION)
+    assert view.content == answer(QUESTION)
+
+
+def test_num_predict_cuts_the_answer_and_reads_as_length(server: LocalServer, twin: str) -> None:
+    view = stream_into_view(server, twin, options={"num_predict": 5})
+    assert view.finish_reason == "length"
+    assert view.content == "".join(tokenize(answer(QUESTION))[:5])
+
+
+def test_an_error_line_mid_stream_keeps_the_partial_text(server: LocalServer, twin: str) -> None:
+    options = {"nbstream": {"fault": "error", "fault_after": 7}}
+    with pytest.raises(ollama.ResponseError) as raised:
+        stream_into_view(server, twin, options=options)
+    assert "failed mid-stream" in str(raised.value)
+    view = StreamView()
+    client = ollama.Client(host=server.url)
+    with pytest.raises(ollama.ResponseError):
+        view.stream(client.chat(model="m", messages=QUESTION, stream=True, options=options))
+    assert view.content == "".join(tokenize(answer(QUESTION))[:7])
+    assert view.error is not None
+    assert "failed mid-stream, as requested" in view.error
+
+
+def test_tool_calls_arrive_whole(server: LocalServer, twin: str) -> None:
+    question = [{"role": "user", "content": "Call get_weather for 'Paris', please."}]
+    request: dict[str, Any] = {"model": "m", "messages": question, "tools": WEATHER, "stream": True}
+    accumulator = AnswerAccumulator()
+    if twin == "sync":
+        for event in iter_events(check_sync_source(ollama.Client(host=server.url).chat(**request))):
+            accumulator.add(event)
+    else:
+
+        async def main() -> None:
+            stream = await ollama.AsyncClient(host=server.url).chat(**request)
+            async for event in aiter_events(check_async_source(stream)):
+                accumulator.add(event)
+
+        asyncio.run(main())
+    assert accumulator.finish_reason == "tool_calls"  # Ollama says "stop"; the calls say more
+    [call] = accumulator.tool_calls
+    assert call["name"] == "get_weather"
+    assert json.loads(call["arguments"]) == {"city": "Paris"}
+    assert call["id"]
+
+
+def test_a_whole_reply_streams_too(server: LocalServer) -> None:
+    reply = ollama.Client(host=server.url).chat(model="m", messages=QUESTION, think=True)
+    view = StreamView()
+    assert view.stream(reply) == answer(QUESTION)
+    assert view.reasoning == default_reasoning(QUESTION)
+    assert view.finish_reason == "stop"
+    assert view.usage is not None
+    assert view.usage["completion_tokens"] == reply.eval_count
+
+
+def test_the_client_itself_is_refused_with_the_method_to_call(server: LocalServer) -> None:
+    with pytest.raises(SourceError, match=r"ollama\.Client.*client\.chat\(\.\.\., stream=True\)"):
+        StreamView().stream(ollama.Client(host=server.url))
+
+
+def test_the_local_constructors_point_at_the_shared_server() -> None:
+    client = nbstream.local.ollama_client()
+    reply = client.chat(model="m", messages=QUESTION, options={"nbstream": {"text": "Hi!"}})
+    assert reply.message.content == "Hi!"
+    assert isinstance(nbstream.local.async_ollama_client(), ollama.AsyncClient)
