@@ -17,12 +17,15 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 import openai
 
 import nbstream.local
 from nbstream.anthropic_history import anthropic_request, is_anthropic_client
 from nbstream.errors import api_keys_of
+from nbstream.gemini_history import gemini_request, is_gemini_client
+from nbstream.ollama_history import is_ollama_client, ollama_messages, ollama_request_params
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -30,6 +33,8 @@ __all__ = [
     "Backend",
     "BackendError",
     "FunctionBackend",
+    "GeminiBackend",
+    "OllamaBackend",
     "OpenAIBackend",
     "backend_label",
     "is_async_client",
@@ -44,7 +49,8 @@ _RESERVED_PARAMS = ("stream", "messages", "model")
 
 ACCEPTED_CLIENTS = (
     "an openai.OpenAI or openai.AsyncOpenAI client, an anthropic.Anthropic or "
-    "AsyncAnthropic client, a function of the message list, or None for the local model"
+    "AsyncAnthropic client, a google.genai.Client (or its .aio), an ollama.Client or "
+    "AsyncClient, a function of the message list, or None for the local model"
 )
 """What :func:`resolve_backend` takes, in words for error messages."""
 
@@ -169,6 +175,72 @@ class AnthropicBackend(Backend):
         )
 
 
+class GeminiBackend(Backend):
+    """``client.models.generate_content_stream(...)`` on a ``google.genai.Client``, or
+    on its ``client.aio`` (awaited), the history translated by
+    :func:`~nbstream.gemini_history.gemini_request`.
+
+    Parameters go into the request's ``config``: ``temperature``, ``thinking_config``…
+    as the SDK names them, and ``max_tokens`` as ``max_output_tokens``.
+
+    Example::
+
+        backend = GeminiBackend(genai.Client(), "gemini-2.5-flash", {}, "host")
+        stream = backend.open([{"role": "user", "content": "Hi"}])
+    """
+
+    def __init__(self, client: Any, model: str, params: dict[str, Any], where: str) -> None:
+        self._client = client
+        self._config = dict(params)
+        if "max_tokens" in self._config:
+            self._config["max_output_tokens"] = self._config.pop("max_tokens")
+        self.model_name = model
+        self.label = f"Google Gen AI · {where}"
+        self.is_async = type(client).__name__ == "AsyncClient"
+        self.secrets = api_keys_of(getattr(client, "_api_client", None))
+
+    def open(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> object:
+        contents, config = gemini_request(messages, tools)
+        return self._client.models.generate_content_stream(
+            model=self.model_name, contents=contents, config={**self._config, **config}
+        )
+
+
+class OllamaBackend(Backend):
+    """``client.chat(..., stream=True)`` on ``ollama.Client`` or ``ollama.AsyncClient``,
+    the history translated by :func:`~nbstream.ollama_history.ollama_messages`.
+
+    ``think`` and ``format`` go beside the messages; ``temperature``, ``max_tokens`` (as
+    ``num_predict``) and the other model options go in ``options``.
+
+    Example::
+
+        backend = OllamaBackend(ollama.Client(), "qwen3", {"think": True}, "localhost:11434")
+        stream = backend.open([{"role": "user", "content": "Hi"}])
+    """
+
+    def __init__(self, client: Any, model: str, params: dict[str, Any], where: str) -> None:
+        self._client = client
+        self._params = ollama_request_params(params)
+        self.model_name = model
+        self.label = f"Ollama · {where}"
+        self.is_async = type(client).__name__ == "AsyncClient"
+
+    def open(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> object:
+        extra: dict[str, Any] = {"tools": tools} if tools else {}
+        return self._client.chat(
+            model=self.model_name,
+            messages=ollama_messages(messages),
+            stream=True,
+            **extra,
+            **self._params,
+        )
+
+
 class FunctionBackend(Backend):
     """A function of the message list returning text chunks, an async iterable, or an
     OpenAI stream (``async def`` functions and async generators run on the event loop).
@@ -213,12 +285,18 @@ def backend_label(client: Any) -> str:
         >>> backend_label(openai.OpenAI(base_url="http://example.com:8000/v1", api_key="x"))
         'example.com:8000'
     """
-    url = client.base_url
-    if url.host in ("127.0.0.1", "localhost"):
+    if is_gemini_client(client):  # its base URL is a str, in its HTTP options
+        url = urlsplit(str(client._api_client._http_options.base_url or ""))
+        host, port = url.hostname or "", url.port
+    elif is_ollama_client(client):  # its HTTP client holds the host
+        host, port = client._client.base_url.host, client._client.base_url.port
+    else:
+        host, port = client.base_url.host, client.base_url.port
+    if host in ("127.0.0.1", "localhost"):
         running = nbstream.local.running_server()  # not server(): never start one to compare
-        if running is not None and running.address[1] == url.port:
+        if running is not None and running.address[1] == port:
             return "local model"
-    return url.host if url.port is None else f"{url.host}:{url.port}"
+    return host if port is None else f"{host}:{port}"
 
 
 def is_async_client(client: object) -> bool:
@@ -233,6 +311,8 @@ def is_async_client(client: object) -> bool:
     """
     if isinstance(client, openai.AsyncOpenAI) or type(client).__name__ == "AsyncAnthropic":
         return True
+    if is_gemini_client(client) or is_ollama_client(client):
+        return type(client).__name__ == "AsyncClient"
     if isinstance(client, openai.OpenAI) or is_anthropic_client(client) or not callable(client):
         return False
     return FunctionBackend(client, None).is_async
@@ -269,15 +349,16 @@ def resolve_backend(client: object, model: str | None, params: Mapping[str, Any]
         return OpenAIBackend(client, model, dict(params))
     if is_anthropic_client(client):
         label = backend_label(client)
-        if not model and label == "local model":
-            model = nbstream.local.MODEL
-        if not model:
-            raise BackendError(
-                f"Chat({type(client).__name__}(...)) needs the model to ask, "
-                "e.g. Chat(client, model='claude-sonnet-4-5')",
-                "model",
-            )
+        model = _sdk_model(client, model, label, "claude-sonnet-4-5")
         return AnthropicBackend(client, model, dict(params), label)
+    if is_gemini_client(client):
+        label = backend_label(client)
+        model = _sdk_model(client, model, label, "gemini-2.5-flash")
+        return GeminiBackend(client, model, dict(params), label)
+    if is_ollama_client(client):
+        label = backend_label(client)
+        model = _sdk_model(client, model, label, "qwen3")
+        return OllamaBackend(client, model, dict(params), label)
     if callable(client):
         if params:
             raise BackendError(
@@ -288,4 +369,17 @@ def resolve_backend(client: object, model: str | None, params: Mapping[str, Any]
         return FunctionBackend(client, model)
     raise BackendError(
         f"Chat(client=...) takes {ACCEPTED_CLIENTS}; got {type(client).__name__}", "client"
+    )
+
+
+def _sdk_model(client: object, model: str | None, label: str, example: str) -> str:
+    """The model to ask: the one given, or the local model's for a client of it."""
+    if model:
+        return model
+    if label == "local model":
+        return nbstream.local.MODEL
+    raise BackendError(
+        f"Chat({type(client).__name__}(...)) needs the model to ask, "
+        f"e.g. Chat(client, model={example!r})",
+        "model",
     )

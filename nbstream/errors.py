@@ -210,7 +210,7 @@ def _http_error_message(exc: BaseException) -> str | None:
     """
     status = getattr(exc, "status_code", None)
     if not isinstance(status, int):
-        return None
+        return _google_error_message(exc)
     if status < 0:  # Ollama's ResponseError for an error line mid-stream: its `error` says it
         error_text = getattr(exc, "error", None)
         return f"mid-stream: {error_text}" if isinstance(error_text, str) and error_text else None
@@ -230,3 +230,13 @@ def _http_error_message(exc: BaseException) -> str | None:
     if isinstance(retry_after, str) and retry_after:
         text += f" (retry after {retry_after} s)"
     return text
+
+
+def _google_error_message(exc: BaseException) -> str | None:
+    """``503 UNAVAILABLE: The model is overloaded.`` for a ``google.genai`` APIError, whose
+    own text is its status and the whole JSON body."""
+    code, status = getattr(exc, "code", None), getattr(exc, "status", None)
+    message = getattr(exc, "message", None)
+    if not (isinstance(code, int) and isinstance(message, str) and message):
+        return None
+    return f"{code} {status}: {message}" if isinstance(status, str) and status else message

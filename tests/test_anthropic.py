@@ -9,12 +9,14 @@ stop reasons, tool use, and an ``overloaded_error`` mid-stream with the partial 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import pytest
+from PIL import Image
 
 import nbstream.local
 from nbstream import Chat, StreamView
@@ -347,3 +349,19 @@ def test_history_translation_puts_system_apart_and_tool_results_in_user_turns() 
             ],
         },
     ]
+
+
+def test_chat_sends_attached_images_as_image_blocks(server: LocalServer, twin: str) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20), (0, 255, 0)).save(buffer, format="PNG")
+    sync, aclient = clients(server)
+    chat = Chat(sync if twin == "sync" else aclient, model="claude-test")
+    attachments = {"green.png": buffer.getvalue()}
+    if twin == "sync":
+        reply = chat.ask("What is this?", attachments)
+    else:
+        reply = asyncio.run(chat.asend("What is this?", attachments))
+    # The local model read the very pixels from the base64 image block it was sent.
+    assert reply == (
+        "You attached 1 thing:\n\n- Image `green.png`: PNG, 30 × 20 px, mean colour #00ff00."
+    )

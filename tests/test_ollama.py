@@ -9,19 +9,22 @@ error line mid-stream with the partial text kept.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import ollama
 import pytest
+from PIL import Image
 
 import nbstream.local
-from nbstream import StreamView
+from nbstream import Chat, StreamView
 from nbstream.answer import AnswerAccumulator
 from nbstream.errors import SourceError
 from nbstream.local import LocalServer
 from nbstream.local.model import answer, default_reasoning, prompt_tokens, tokenize
+from nbstream.ollama_history import ollama_messages
 from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
 
 QUESTION: Any = [{"role": "user", "content": "How do I stream with the async client?"}]
@@ -148,3 +151,104 @@ def test_the_local_constructors_point_at_the_shared_server() -> None:
     reply = client.chat(model="m", messages=QUESTION, options={"nbstream": {"text": "Hi!"}})
     assert reply.message.content == "Hi!"
     assert isinstance(nbstream.local.async_ollama_client(), ollama.AsyncClient)
+
+
+# -- Chat(ollama client) -------------------------------------------------------------------
+
+
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+def chat_client(server: LocalServer, twin: str) -> Any:
+    return ollama.Client(host=server.url) if twin == "sync" else ollama.AsyncClient(host=server.url)
+
+
+def test_chat_holds_a_conversation_with_thinking(server: LocalServer, twin: str) -> None:
+    chat = Chat(chat_client(server, twin), model="qwen-test", system="Be brief.", think=True)
+    question = "How do I stream with the async client?"
+    reply = chat.ask(question) if twin == "sync" else asyncio.run(chat.asend(question))
+    assert reply == answer([{"role": "user", "content": question}])
+    assert [m["role"] for m in chat.messages] == ["system", "user", "assistant"]
+    assert chat.backend.startswith("Ollama · 127.0.0.1:")
+    last = chat.last_answer
+    assert last is not None
+    assert last.reasoning == default_reasoning([{"role": "user", "content": question}])
+    assert last.stats is not None
+    assert last.stats["prompt_tokens"] == prompt_tokens(chat.messages[:2])
+
+
+def test_chat_max_tokens_goes_in_options(server: LocalServer, twin: str) -> None:
+    chat = Chat(chat_client(server, twin), model="qwen-test", max_tokens=5)
+    question = "How do I stream with the async client?"
+    reply = chat.ask(question) if twin == "sync" else asyncio.run(chat.asend(question))
+    assert reply == "".join(tokenize(answer([{"role": "user", "content": question}]))[:5])
+
+
+def test_chat_runs_tools_by_name(server: LocalServer, twin: str) -> None:
+    chat = Chat(chat_client(server, twin), model="qwen-test", tools=[add])
+    question = "Call add with 3 and 4"
+    reply = chat.ask(question) if twin == "sync" else asyncio.run(chat.asend(question))
+    assert [m["role"] for m in chat.messages] == ["user", "assistant", "tool", "assistant"]
+    call = chat.messages[1]["tool_calls"][0]
+    assert call["function"]["name"] == "add"
+    assert json.loads(call["function"]["arguments"]) == {"a": 3, "b": 4}
+    assert chat.messages[2]["content"] == "7"
+    assert "**add** returned" in reply  # the result reached the model, named
+
+
+def test_chat_sends_attached_images_as_base64(server: LocalServer, twin: str) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20), (0, 255, 0)).save(buffer, format="PNG")
+    chat = Chat(chat_client(server, twin), model="qwen-test")
+    attachments = {"green.png": buffer.getvalue()}
+    if twin == "sync":
+        reply = chat.ask("What is this?", attachments)
+    else:
+        reply = asyncio.run(chat.asend("What is this?", attachments))
+    assert reply.startswith("You attached 1 thing:")
+    assert "30 × 20 px, mean colour #00ff00" in reply
+
+
+def test_history_translation_names_tool_results_and_moves_images() -> None:
+    history: list[dict[str, Any]] = [
+        {"role": "system", "content": "Be brief."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "add", "arguments": '{"a": 1}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "1"},
+    ]
+    assert ollama_messages(history) == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is this?", "images": ["iVBO"]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": "add", "arguments": {"a": 1}}}],
+        },
+        {"role": "tool", "content": "1", "tool_name": "add"},
+    ]
+    link = [
+        {
+            "role": "user",
+            "content": [{"type": "image_url", "image_url": {"url": "https://x/a.png"}}],
+        }
+    ]
+    with pytest.raises(ValueError, match="Ollama takes images as data, not links"):
+        ollama_messages(link)

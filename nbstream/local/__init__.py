@@ -105,6 +105,7 @@ from nbstream.local.sdk_clients import (
     anthropic_client,
     async_anthropic_client,
     async_ollama_client,
+    gemini_client,
     ollama_client,
 )
 from nbstream.local.server import LocalServer, ServerError
@@ -125,6 +126,7 @@ __all__ = [
     "base_url",
     "client",
     "default_reasoning",
+    "gemini_client",
     "long_answer",
     "ollama_client",
     "running_server",

@@ -1,7 +1,8 @@
 """The POST endpoints: how each reads a request, and what it sends for a plan.
 
 ``POST /v1/chat/completions``, ``POST /v1/responses``, ``POST /v1/messages``
-(Anthropic's Messages API) and ``POST /api/chat`` (Ollama's, in NDJSON) answer the same
+(Anthropic's Messages API), ``POST /api/chat`` (Ollama's, in NDJSON) and
+``POST /v1beta/models/{model}:streamGenerateContent`` (Gemini's) answer the same
 plan (see :mod:`nbstream.local.plan`) in their own wire format. The pure builders decide
 what the JSON holds (:class:`~nbstream.local.chat_chunks.ChunkBuilder`,
 :class:`~nbstream.local.responses.ResponseBuilder`,
@@ -12,6 +13,7 @@ encoded as its server-sent events and given to :class:`~nbstream.local.pacing.Pa
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -20,6 +22,12 @@ from dataclasses import dataclass
 from nbstream.local import wire
 from nbstream.local.chat_chunks import ChunkBuilder
 from nbstream.local.faults import injected_error
+from nbstream.local.gemini_generate import (
+    GeminiEvents,
+    gemini_route,
+    parse_gemini_request,
+    whole_gemini_reply,
+)
 from nbstream.local.messages_events import (
     STOP_REASONS,
     MessagesBuilder,
@@ -35,7 +43,14 @@ from nbstream.local.plan import Plan
 from nbstream.local.responses import ResponseBuilder, event_sse, response_usage
 from nbstream.local.wire import JSON
 
-__all__ = ["ENDPOINTS", "ChatEvents", "Endpoint", "MessagesEvents", "ResponseEvents"]
+__all__ = [
+    "ENDPOINTS",
+    "ChatEvents",
+    "Endpoint",
+    "MessagesEvents",
+    "ResponseEvents",
+    "endpoint_for",
+]
 
 
 @dataclass(frozen=True)
@@ -188,7 +203,27 @@ ENDPOINTS: dict[str, Endpoint] = {
         parse_ollama_request, OllamaEvents, whole_ollama_reply, "application/x-ndjson"
     ),
 }
-"""The POST endpoints by path."""
+"""The POST endpoints by path (Gemini's, whose path names the model, are apart)."""
+
+
+def endpoint_for(path: str) -> Endpoint | None:
+    """The endpoint that answers ``POST path``, or None.
+
+    >>> endpoint_for("/v1/messages") is ENDPOINTS["/v1/messages"]
+    True
+    >>> endpoint_for("/v1beta/models/gemini-2.5-flash:streamGenerateContent") is not None
+    True
+    """
+    endpoint = ENDPOINTS.get(path)
+    if endpoint is not None:
+        return endpoint
+    gemini = gemini_route(path)
+    if gemini is None:
+        return None
+    model, stream = gemini
+    parse = functools.partial(parse_gemini_request, model=model, stream=stream)
+    return Endpoint(parse, GeminiEvents, whole_gemini_reply)
+
 
 # How a chat finish reason reads in the Responses API; a reply that is not cut short
 # (stop, tool_calls) is "completed" instead.

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from nbstream.local import wire
-from nbstream.local.endpoints import ENDPOINTS
+from nbstream.local.endpoints import endpoint_for
 from nbstream.local.faults import http_fault
 from nbstream.local.model import MODEL
 from nbstream.local.pacing import ClientGone, Pacer
@@ -266,7 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         path = urlsplit(self.path).path.rstrip("/")
-        endpoint = ENDPOINTS.get(path)
+        endpoint = endpoint_for(path)
         if endpoint is None:
             self._not_found(path)
             return
@@ -318,7 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
             404,
             f"Unknown path {path!r}: the nbstream local model serves"
             " POST /v1/chat/completions, POST /v1/responses, POST /v1/messages,"
-            " POST /api/chat and GET /v1/models.",
+            " POST /api/chat, POST /v1beta/models/{model}:streamGenerateContent"
+            " (and :generateContent) and GET /v1/models.",
             code="not_found",
         )
 

@@ -10,7 +10,13 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-__all__ = ["anthropic_client", "async_anthropic_client", "async_ollama_client", "ollama_client"]
+__all__ = [
+    "anthropic_client",
+    "async_anthropic_client",
+    "async_ollama_client",
+    "gemini_client",
+    "ollama_client",
+]
 
 
 def anthropic_client(**kwargs: Any) -> Any:
@@ -86,6 +92,36 @@ def async_ollama_client(**kwargs: Any) -> Any:
     return _sdk("ollama").AsyncClient(**_host(kwargs))
 
 
+def gemini_client(**kwargs: Any) -> Any:
+    """A real ``google.genai.Client`` for the shared local server (started on demand).
+
+    The server answers ``generate_content_stream`` as the Gemini API does: text and
+    ``thought`` parts, function calls, ``usage_metadata`` and finish reasons, and an
+    ``UNAVAILABLE`` error mid-stream with the ``"error"`` fault. Its ``client.aio`` is the
+    async twin. The ``nbstream`` options go in
+    ``config={"http_options": {"extra_body": {"nbstream": {...}}}}``. Keyword arguments
+    go to ``genai.Client``; ``api_key`` and the ``http_options`` base URL default to the
+    local server's.
+
+    Example::
+
+        client = nbstream.local.gemini_client()
+        StreamView().stream(
+            client.models.generate_content_stream(
+                model=nbstream.local.MODEL, contents="What is nbstream?"
+            )
+        )
+    """
+    import nbstream.local  # noqa: PLC0415 - nbstream.local imports this module
+
+    genai = _sdk("google.genai", install="google-genai")
+    options = dict(kwargs.pop("http_options", None) or {})
+    options.setdefault("base_url", nbstream.local.server().url)
+    options.setdefault("api_version", "v1beta")
+    kwargs.setdefault("api_key", nbstream.local.API_KEY)
+    return genai.Client(http_options=options, **kwargs)
+
+
 def _host(kwargs: dict[str, Any]) -> dict[str, Any]:
     import nbstream.local  # noqa: PLC0415 - nbstream.local imports this module
 
@@ -93,12 +129,14 @@ def _host(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _sdk(name: str) -> ModuleType:
+def _sdk(name: str, install: str | None = None) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError:
+        package = install or name
         raise ImportError(
-            f"this needs the {name!r} package, which nbstream does not install: pip install {name}"
+            f"this needs the {package!r} package, which nbstream does not install: "
+            f"pip install {package}"
         ) from None
 
 

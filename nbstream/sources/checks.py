@@ -13,6 +13,7 @@ from collections.abc import AsyncIterable, Iterable, Mapping
 from nbstream.errors import SourceError
 from nbstream.sources.anthropic_events import is_whole_message
 from nbstream.sources.fields import field
+from nbstream.sources.gemini_responses import is_gemini_response
 from nbstream.sources.ollama_chunks import is_ollama_chunk
 from nbstream.sources.sdk_objects import (
     aentered,
@@ -30,12 +31,14 @@ __all__ = ["check_async_source", "check_sync_source"]
 
 def _is_whole_completion(source: object) -> bool:
     # A ChatCompletion (or its dict form) has `choices`, an Anthropic Message is typed
-    # "message", a whole Ollama reply is `done`; streams and iterables are neither.
+    # "message", a whole Ollama reply is `done`, Gemini's generate_content() gives a
+    # GenerateContentResponse; streams and iterables are none of these.
     # Checked before iterability because pydantic models and dicts are iterable too.
     return (
         field(source, "choices") is not None
         or is_whole_message(source)
         or (field(source, "done") is True and is_ollama_chunk(source))
+        or is_gemini_response(source)
     )
 
 

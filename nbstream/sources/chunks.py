@@ -104,7 +104,7 @@ class ChunkParser:
         raise SourceError(
             f"the source yielded {_described(item)}, which is neither text (str) nor an "
             "OpenAI chat completion chunk or Responses API event, nor an event of a stream "
-            "nbstream knows (Anthropic, Ollama)"
+            "nbstream knows (Anthropic, Google Gen AI, Ollama)"
         )
 
     def close(self) -> list[Event]:

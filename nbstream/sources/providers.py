@@ -6,6 +6,7 @@ SDK's object or as raw JSON, and read by their own normaliser for the rest of th
 
 - Anthropic Messages events (:mod:`.anthropic_events`)
 - Ollama's native chat responses (:mod:`.ollama_chunks`)
+- Google Gen AI's ``GenerateContentResponse`` (:mod:`.gemini_responses`)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Protocol
 
 from nbstream.events import Event
 from nbstream.sources.anthropic_events import AnthropicParser, is_anthropic_event
+from nbstream.sources.gemini_responses import GeminiParser, is_gemini_response
 from nbstream.sources.ollama_chunks import OllamaParser, is_ollama_chunk
 
 __all__ = ["ProviderParser", "provider_parser_for"]
@@ -42,4 +44,6 @@ def provider_parser_for(item: object) -> ProviderParser | None:
         return AnthropicParser()
     if is_ollama_chunk(item):
         return OllamaParser()
+    if is_gemini_response(item):
+        return GeminiParser()
     return None

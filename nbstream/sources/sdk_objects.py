@@ -40,6 +40,7 @@ _CLIENTS: dict[tuple[str, str], str] = {
         "await client.messages.create(..., stream=True) or client.messages.stream(...)"
     ),
     ("google", "Client"): "client.models.generate_content_stream(...)",
+    ("google", "AsyncClient"): "await client.aio.models.generate_content_stream(...)",
     ("ollama", "Client"): "client.chat(..., stream=True)",
     ("ollama", "AsyncClient"): "await client.chat(..., stream=True)",
 }
