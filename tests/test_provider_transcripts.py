@@ -2,8 +2,8 @@
 
 Each file in ``tests/transcripts/`` is a response body written from a provider's documented
 wire format (OpenAI, Azure OpenAI, vLLM, Ollama, OpenRouter, Groq, Mistral, llama.cpp,
-OpenAI's Responses API, Anthropic's Messages API and Ollama's native chat API, read by
-the real ``anthropic`` and ``ollama`` SDKs);
+OpenAI's Responses API, Anthropic's Messages API, Ollama's native chat API and Google's
+Gemini API, read by the real ``anthropic``, ``ollama`` and ``google-genai`` SDKs);
 ``expected.json`` says what a reader must get out of it: the exact text, the reasoning
 kept apart, the refusal, the last finish reason and usage, the tool calls, or the error
 and the text that came before it.
@@ -29,6 +29,8 @@ import anthropic
 import ollama
 import openai
 import pytest
+from google import genai
+from google.genai import errors as genai_errors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,7 +44,9 @@ pytestmark = pytest.mark.timeout(120)
 
 FOLDER = Path(__file__).with_name("transcripts")
 MODES = ["sync", "async"]
-ErrorKind = Literal["api_error", "sdk_status_error", "stream_error", "incomplete"]
+ErrorKind = Literal[
+    "api_error", "sdk_status_error", "google_api_error", "stream_error", "incomplete"
+]
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class Transcript:
 
     name: str
     body: str
-    api: Literal["chat", "responses", "anthropic", "ollama"]
+    api: Literal["chat", "responses", "anthropic", "ollama", "gemini"]
     status: int
     content_type: str
     text: str
@@ -179,8 +183,19 @@ def _request(transcript: Transcript, splits: list[int]) -> dict[str, Any]:
     return request
 
 
+def _gemini(request: dict[str, Any]) -> dict[str, Any]:
+    """Gemini's request: ``contents``, and the nbstream options in the body via extra_body."""
+    return {
+        "model": request["model"],
+        "contents": "Replay, please.",
+        "config": {"http_options": {"extra_body": request["extra_body"]}},
+    }
+
+
 def _create(client: Any, transcript: Transcript, splits: list[int]) -> Any:
     request = _request(transcript, splits)
+    if transcript.api == "gemini":
+        return client.models.generate_content_stream(**_gemini(request))
     if transcript.api == "ollama":
         return client.chat(**_ollama(request))
     if transcript.api == "anthropic":
@@ -192,6 +207,8 @@ def _create(client: Any, transcript: Transcript, splits: list[int]) -> Any:
 
 async def _acreate(client: Any, transcript: Transcript, splits: list[int]) -> Any:
     request = _request(transcript, splits)
+    if transcript.api == "gemini":
+        return await client.models.generate_content_stream(**_gemini(request))
     if transcript.api == "ollama":
         return await client.chat(**_ollama(request))
     if transcript.api == "anthropic":
@@ -207,8 +224,31 @@ def _ollama(request: dict[str, Any]) -> dict[str, Any]:
     return {**request, "options": {"nbstream": nbstream_options}}
 
 
-_SYNC_SDKS: dict[str, Any] = {"anthropic": anthropic.Anthropic, "ollama": ollama.Client}
-_ASYNC_SDKS: dict[str, Any] = {"anthropic": anthropic.AsyncAnthropic, "ollama": ollama.AsyncClient}
+class _GeminiAio:
+    """``genai.Client(...).aio`` as an async context manager that keeps its client alive
+    (the SDK closes the HTTP client when the ``Client`` is collected)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._client = genai.Client(**options)
+
+    async def __aenter__(self) -> Any:
+        return self._client.aio
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aio.aclose()
+        self._client.close()
+
+
+_SYNC_SDKS: dict[str, Any] = {
+    "anthropic": anthropic.Anthropic,
+    "ollama": ollama.Client,
+    "gemini": genai.Client,
+}
+_ASYNC_SDKS: dict[str, Any] = {
+    "anthropic": anthropic.AsyncAnthropic,
+    "ollama": ollama.AsyncClient,
+    "gemini": _GeminiAio,
+}
 
 
 def _sdk(transcript: Transcript, mode: str) -> Any:
@@ -221,6 +261,11 @@ def _sdk(transcript: Transcript, mode: str) -> Any:
 def _clients(server: LocalServer, transcript: Transcript) -> dict[str, Any]:
     if transcript.api == "ollama":
         return {"host": server.url, "timeout": 30}
+    if transcript.api == "gemini":
+        return {
+            "api_key": API_KEY,
+            "http_options": {"base_url": server.url, "api_version": "v1beta", "timeout": 30_000},
+        }
     # The Anthropic SDK adds /v1 to the paths itself.
     base_url = server.url if transcript.api == "anthropic" else server.base_url
     return {"base_url": base_url, "api_key": API_KEY, "max_retries": 0, "timeout": 30}
@@ -276,6 +321,9 @@ def check_error(error: BaseException | None, transcript: Transcript) -> None:
     if transcript.error == "api_error":
         # The SDK raises it for a data: {"error": ...} event; nbstream passes it through.
         assert type(error) is openai.APIError, repr(error)
+    elif transcript.error == "google_api_error":
+        # google-genai raises a data: {"error": ...} chunk as its APIError (ServerError).
+        assert isinstance(error, genai_errors.APIError), repr(error)
     elif transcript.error == "sdk_status_error":
         # Anthropic's SDK raises an `event: error` as APIStatusError, status 200.
         assert isinstance(error, anthropic.APIStatusError), repr(error)
