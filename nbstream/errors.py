@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "IdleTimeoutError",
@@ -214,8 +215,7 @@ def _http_error_message(exc: BaseException) -> str | None:
     if status < 0:  # Ollama's ResponseError for an error line mid-stream: its `error` says it
         error_text = getattr(exc, "error", None)
         return f"mid-stream: {error_text}" if isinstance(error_text, str) and error_text else None
-    body = getattr(exc, "body", None)
-    error = body.get("error", body) if isinstance(body, dict) else None
+    error = _body_error(getattr(exc, "body", None))
     detail = error.get("message") if isinstance(error, dict) else None
     if not isinstance(detail, str) or not detail:
         detail = str(getattr(exc, "message", "") or "").strip() or "no details"
@@ -230,6 +230,20 @@ def _http_error_message(exc: BaseException) -> str | None:
     if isinstance(retry_after, str) and retry_after:
         text += f" (retry after {retry_after} s)"
     return text
+
+
+def _body_error(body: object) -> dict[str, Any] | None:
+    """The ``error`` object of an SDK exception's body: a dict, or JSON text (Mistral's,
+    which wraps the event as ``{"data": {"error": ...}}``)."""
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None
+    if isinstance(body, dict) and isinstance(body.get("data"), dict) and "error" in body["data"]:
+        body = body["data"]
+    error = body.get("error", body) if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else None
 
 
 def _google_error_message(exc: BaseException) -> str | None:

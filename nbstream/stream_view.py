@@ -36,6 +36,10 @@ def _opener_of(source: object) -> Callable[[], Any] | None:
     """``source`` if it is a function that opens the stream (not a stream, nor a class)."""
     if not callable(source) or isinstance(source, (Iterable, AsyncIterable, type)):
         return None
+    # Context managers made with contextlib are callable too (as decorators): a stream
+    # manager such as pydantic-ai's run_stream(...), not an opener.
+    if hasattr(source, "__enter__") or hasattr(source, "__aenter__"):
+        return None
     return None if hasattr(source, "choices") else source
 
 

@@ -9,7 +9,7 @@ each event holds, not when it is sent. A streamed message is::
     content_block_delta  {index, delta}   thinking_delta (then one signature_delta),
                                           text_delta, input_json_delta
     content_block_stop   {index}
-    message_delta        stop_reason, usage.output_tokens
+    message_delta        stop_reason, usage (input and output tokens)
     message_stop
 
 each sent as ``event: <type>`` and ``data: <json>``. A failure mid-stream is an
@@ -115,9 +115,12 @@ class MessagesBuilder:
     def finish(self, *, stop_reason: str, output_tokens: int) -> list[JSON]:
         """The open block's end, ``message_delta`` and ``message_stop``."""
         delta = {"stop_reason": stop_reason, "stop_sequence": None}
+        # The usage is cumulative, the input's count again included, as Anthropic now
+        # sends it (LangChain's ChatAnthropic reads the prompt's count only from here).
+        usage = {"input_tokens": self.input_tokens, "output_tokens": output_tokens}
         return [
             *self._close(),
-            {"type": "message_delta", "delta": delta, "usage": {"output_tokens": output_tokens}},
+            {"type": "message_delta", "delta": delta, "usage": usage},
             {"type": "message_stop"},
         ]
 

@@ -164,7 +164,7 @@ def parse_request(body: bytes) -> ChatRequest:
         stream=_stream(data),
         include_usage=include_usage,
         max_tokens=min(given) if given else None,
-        options=parse_options(data.get("nbstream")),
+        options=parse_options(_nbstream_options(data)),
         tools=parse_tools(data, "chat"),
     )
 
@@ -235,6 +235,16 @@ _TOOL_ITEMS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "function_call": _call_message,
     "function_call_output": _output_message,
 }
+
+
+def _nbstream_options(data: Mapping[str, Any]) -> object:
+    """The request's ``nbstream`` options: at the top level (``extra_body``), or in
+    ``metadata`` for SDKs that send nothing else (``mistralai``)."""
+    options = data.get("nbstream")
+    metadata = data.get("metadata")
+    if options is None and isinstance(metadata, dict):
+        options = metadata.get("nbstream")
+    return options
 
 
 def json_object(body: bytes) -> dict[str, Any]:

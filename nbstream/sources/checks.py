@@ -14,7 +14,15 @@ from nbstream.errors import SourceError
 from nbstream.sources.anthropic_events import is_whole_message
 from nbstream.sources.fields import field
 from nbstream.sources.gemini_responses import is_gemini_response
+from nbstream.sources.langchain_chunks import is_langchain_message
 from nbstream.sources.ollama_chunks import is_ollama_chunk
+from nbstream.sources.pydantic_ai_runs import (
+    arun_events,
+    is_async_run_result,
+    is_run_stream_manager,
+    is_sync_run_result,
+    run_events,
+)
 from nbstream.sources.sdk_objects import (
     aentered,
     client_advice,
@@ -39,6 +47,7 @@ def _is_whole_completion(source: object) -> bool:
         or is_whole_message(source)
         or (field(source, "done") is True and is_ollama_chunk(source))
         or is_gemini_response(source)
+        or is_langchain_message(source)  # invoke()'s AIMessage
     )
 
 
@@ -64,6 +73,13 @@ def check_sync_source(source: object) -> Iterable[object]:
             "streams go through `await view.astream(...)`"
         )
     _refuse_client(source)
+    if is_sync_run_result(source):
+        return run_events(source)
+    if is_async_run_result(source) or is_run_stream_manager(source):
+        raise SourceError(
+            "got an async pydantic-ai run (agent.run_stream(...)); use "
+            "`await view.astream(...)`, or agent.run_stream_sync(...) with view.stream"
+        )
     if is_stream_manager(source):
         return entered(source)
     if is_async_stream_manager(source):
@@ -91,6 +107,8 @@ def check_async_source(source: object) -> AsyncIterable[object] | Iterable[objec
     """Like :func:`check_sync_source`, but async iterables are welcome too."""
     if is_async_stream_manager(source):
         return aentered(source)
+    if is_async_run_result(source) or is_run_stream_manager(source):
+        return arun_events(source)
     if isinstance(source, AsyncIterable):
         _refuse_if_consumed(source)
         return source

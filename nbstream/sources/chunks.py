@@ -34,6 +34,7 @@ from nbstream.events import (
     Usage,
 )
 from nbstream.sources.fields import field
+from nbstream.sources.mistral_events import unwrap_mistral_event
 from nbstream.sources.providers import ProviderParser, provider_parser_for
 from nbstream.sources.responses_api import ENDING_EVENTS, is_responses_event, responses_events
 from nbstream.sources.surrogates import SurrogateJoiner
@@ -86,6 +87,7 @@ class ChunkParser:
                 self._finished = True
             return [item]
         if self._provider is None:
+            item = unwrap_mistral_event(item)  # its chunk, in the OpenAI shape
             if field(item, "choices") is not None:
                 return self._feed_chunk(item)
             if is_responses_event(item):
@@ -104,7 +106,7 @@ class ChunkParser:
         raise SourceError(
             f"the source yielded {_described(item)}, which is neither text (str) nor an "
             "OpenAI chat completion chunk or Responses API event, nor an event of a stream "
-            "nbstream knows (Anthropic, Google Gen AI, Ollama)"
+            "nbstream knows (Anthropic, Google Gen AI, Ollama, LangChain, Mistral)"
         )
 
     def close(self) -> list[Event]:

@@ -7,6 +7,7 @@ SDK's object or as raw JSON, and read by their own normaliser for the rest of th
 - Anthropic Messages events (:mod:`.anthropic_events`)
 - Ollama's native chat responses (:mod:`.ollama_chunks`)
 - Google Gen AI's ``GenerateContentResponse`` (:mod:`.gemini_responses`)
+- LangChain's ``AIMessageChunk`` (:mod:`.langchain_chunks`)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol
 from nbstream.events import Event
 from nbstream.sources.anthropic_events import AnthropicParser, is_anthropic_event
 from nbstream.sources.gemini_responses import GeminiParser, is_gemini_response
+from nbstream.sources.langchain_chunks import LangChainParser, is_langchain_message
 from nbstream.sources.ollama_chunks import OllamaParser, is_ollama_chunk
 
 __all__ = ["ProviderParser", "provider_parser_for"]
@@ -40,6 +42,8 @@ def provider_parser_for(item: object) -> ProviderParser | None:
     >>> provider_parser_for({"choices": []}) is None
     True
     """
+    if is_langchain_message(item):
+        return LangChainParser()
     if is_anthropic_event(item):
         return AnthropicParser()
     if is_ollama_chunk(item):

@@ -43,6 +43,8 @@ _CLIENTS: dict[tuple[str, str], str] = {
     ("google", "AsyncClient"): "await client.aio.models.generate_content_stream(...)",
     ("ollama", "Client"): "client.chat(..., stream=True)",
     ("ollama", "AsyncClient"): "await client.chat(..., stream=True)",
+    ("mistralai", "Mistral"): "client.chat.stream(...) or await client.chat.stream_async(...)",
+    ("pydantic_ai", "Agent"): "agent.run_stream_sync(...), or agent.run_stream(...) to astream",
 }
 
 _SYNC_MANAGERS = frozenset({"MessageStreamManager", "BetaMessageStreamManager"})
@@ -70,6 +72,11 @@ def client_advice(obj: object) -> str | None:
     >>> client_advice(["Hi"]) is None
     True
     """
+    if any(
+        kind.__name__ == "BaseChatModel" and kind.__module__.startswith("langchain_core")
+        for kind in type(obj).__mro__
+    ):
+        return "model.stream(messages) (or model.astream(messages), with astream)"
     advice = _CLIENTS.get((package_of(obj), type(obj).__name__))
     if advice is not None and package_of(obj) == "google" and not hasattr(obj, "models"):
         return None  # another google package's Client
