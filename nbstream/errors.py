@@ -218,7 +218,9 @@ def _http_error_message(exc: BaseException) -> str | None:
     error = _body_error(getattr(exc, "body", None))
     detail = error.get("message") if isinstance(error, dict) else None
     if not isinstance(detail, str) or not detail:
-        detail = str(getattr(exc, "message", "") or "").strip() or "no details"
+        # Ollama's ResponseError says it in `error`; the others in `message`.
+        said = getattr(exc, "message", None) or getattr(exc, "error", None)
+        detail = str(said or "").strip() or "no details"
     kind = error.get("type") if isinstance(error, dict) else None
     if status == 200 and isinstance(kind, str) and kind:
         # An error event inside a stream that had started well (Anthropic's

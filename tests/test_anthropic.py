@@ -365,3 +365,21 @@ def test_chat_sends_attached_images_as_image_blocks(server: LocalServer, twin: s
     assert reply == (
         "You attached 1 thing:\n\n- Image `green.png`: PNG, 30 × 20 px, mean colour #00ff00."
     )
+
+
+def test_a_bad_request_gets_anthropics_own_error_shape(server: LocalServer) -> None:
+    sync, _ = clients(server)
+    view = StreamView()
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        # An opener: the request is sent while the view streams, so its error shows there.
+        view.stream(
+            lambda: sync.messages.create(model="m", max_tokens=0, messages=QUESTION, stream=True)
+        )
+    assert raised.value.body == {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "'max_tokens' must be a positive integer.",
+        },
+    }
+    assert view.error == "BadRequestError: HTTP 400: 'max_tokens' must be a positive integer."

@@ -341,3 +341,20 @@ def test_history_translation_uses_model_turns_and_function_parts() -> None:
     # The SDK takes the translation as it is.
     for content in contents:
         types.Content.model_validate(content)
+
+
+def test_a_bad_request_gets_googles_own_error_shape(server: LocalServer) -> None:
+    made = client(server)
+    view = StreamView()
+    with pytest.raises(genai_errors.ClientError) as raised:
+        view.stream(
+            made.models.generate_content_stream(
+                model="m",
+                contents=QUESTION,
+                config=types.GenerateContentConfig(max_output_tokens=0),
+            )
+        )
+    assert (raised.value.code, raised.value.status) == (400, "INVALID_ARGUMENT")
+    message = "'generationConfig.maxOutputTokens' must be a positive integer."
+    assert raised.value.message == message
+    assert view.error == f"ClientError: 400 INVALID_ARGUMENT: {message}"

@@ -252,3 +252,17 @@ def test_history_translation_names_tool_results_and_moves_images() -> None:
     ]
     with pytest.raises(ValueError, match="Ollama takes images as data, not links"):
         ollama_messages(link)
+
+
+def test_a_bad_request_gets_ollamas_own_error_shape(server: LocalServer) -> None:
+    view = StreamView()
+    with pytest.raises(ollama.ResponseError) as raised:
+        view.stream(ollama.Client(host=server.url).chat(model="m", messages=[], stream=True))
+    assert raised.value.status_code == 400
+    assert raised.value.error == (
+        "'messages' is required: a non-empty list of {role, content} objects."
+    )
+    assert view.error == (
+        "ResponseError: HTTP 400: 'messages' is required: a non-empty list of"
+        " {role, content} objects."
+    )

@@ -65,6 +65,8 @@ class Endpoint:
     """The non-streamed reply; built when it is sent, so it is created then."""
     content_type: str = "text/event-stream; charset=utf-8"
     """The stream's media type (server-sent events, or Ollama's NDJSON)."""
+    invalid: Callable[[str, str | None], JSON] = wire.invalid_request
+    """The body of a ``400`` for an invalid request, in the API's own error shape."""
 
 
 class ChatEvents:
@@ -195,12 +197,30 @@ def _whole_response(request: ChatRequest, plan: Plan) -> JSON:
     )
 
 
+def _anthropic_invalid(message: str, _param: str | None) -> JSON:
+    return {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+
+
+def _ollama_invalid(message: str, _param: str | None) -> JSON:
+    return {"error": message}
+
+
+def _gemini_invalid(message: str, _param: str | None) -> JSON:
+    return {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     "/v1/chat/completions": Endpoint(parse_request, ChatEvents, _whole_completion),
     "/v1/responses": Endpoint(parse_responses_request, ResponseEvents, _whole_response),
-    "/v1/messages": Endpoint(parse_messages_request, MessagesEvents, _whole_message),
+    "/v1/messages": Endpoint(
+        parse_messages_request, MessagesEvents, _whole_message, invalid=_anthropic_invalid
+    ),
     "/api/chat": Endpoint(
-        parse_ollama_request, OllamaEvents, whole_ollama_reply, "application/x-ndjson"
+        parse_ollama_request,
+        OllamaEvents,
+        whole_ollama_reply,
+        "application/x-ndjson",
+        invalid=_ollama_invalid,
     ),
 }
 """The POST endpoints by path (Gemini's, whose path names the model, are apart)."""
@@ -222,7 +242,7 @@ def endpoint_for(path: str) -> Endpoint | None:
         return None
     model, stream = gemini
     parse = functools.partial(parse_gemini_request, model=model, stream=stream)
-    return Endpoint(parse, GeminiEvents, whole_gemini_reply)
+    return Endpoint(parse, GeminiEvents, whole_gemini_reply, invalid=_gemini_invalid)
 
 
 # How a chat finish reason reads in the Responses API; a reply that is not cut short

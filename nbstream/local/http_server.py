@@ -273,7 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             request = endpoint.parse(body)
         except RequestError as exc:
-            self._send_error(400, exc.message, param=exc.param)
+            self._send_json(400, endpoint.invalid(exc.message, exc.param))
             return
         pacer = Pacer(self, stopping=self.server.stopping, stats=app.stats)
         replay = request.options.replay

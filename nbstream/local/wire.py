@@ -20,6 +20,7 @@ __all__ = [
     "delta",
     "encode_json",
     "error_body",
+    "invalid_request",
     "message",
     "model_list",
     "model_object",
@@ -57,6 +58,11 @@ def error_body(
 ) -> JSON:
     """An OpenAI error response body: ``{"error": {message, type, param, code}}``."""
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def invalid_request(message: str, param: str | None) -> JSON:
+    """The OpenAI error body of a ``400`` for an invalid request."""
+    return error_body(message, error_type="invalid_request_error", param=param)
 
 
 def usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int | None = None) -> JSON:
