@@ -1,12 +1,14 @@
 // Bundles the widget for the Python package: `node build.mjs` (production) or
 // `node build.mjs --watch` (rebuild on save, uncompressed; pair with ANYWIDGET_HMR=1).
 //
-// Production writes three files to nbstream/static/:
+// Production writes these files to nbstream/static/:
 // - widget.js: the bundle (src/index.ts), deflated inside a small loader module. It is
 //   what a saved notebook stores (once: see src/stub.ts), so it is stored small; the
 //   browser inflates it with DecompressionStream and imports the result.
 // - widget.css: the styles.
 // - stub.js: what each widget instance carries in Jupyter (src/stub.ts).
+// - relay.js and relay.css: the relay's chat page (src/relay/page.ts), served by
+//   `nbstream serve`; never part of a notebook, so not in the widget's budget.
 import { readFileSync, writeFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 import * as esbuild from "esbuild";
@@ -28,6 +30,8 @@ const common = {
 const widget = { ...common, entryPoints: { widget: "src/index.ts" }, format: "esm" };
 const styles = { ...common, entryPoints: { widget: "src/widget.css" } };
 const stub = { ...common, entryPoints: { stub: "src/stub.ts" }, format: "esm" };
+const page = { ...common, entryPoints: { relay: "src/relay/page.ts" }, format: "esm" };
+const pageStyles = { ...common, entryPoints: { relay: "src/relay/page.css" } };
 
 /** `code` as an ES module that inflates and imports it, and re-exports its default. */
 function deflated(code) {
@@ -41,12 +45,16 @@ function deflated(code) {
 }
 
 if (process.argv.includes("--watch")) {
-	for (const options of [widget, styles, stub]) await (await esbuild.context(options)).watch();
+	for (const options of [widget, styles, stub, page, pageStyles]) {
+		await (await esbuild.context(options)).watch();
+	}
 } else {
 	const [built] = await Promise.all([
 		esbuild.build({ ...widget, write: false, logLevel: "warning" }),
 		esbuild.build(styles),
 		esbuild.build(stub),
+		esbuild.build(page),
+		esbuild.build(pageStyles),
 	]);
 	const minified = built.outputFiles[0].text;
 	writeFileSync(`${outdir}widget.js`, deflated(minified));

@@ -258,8 +258,11 @@ class FunctionBackend(Backend):
         name = getattr(function, "__name__", None) or type(function).__name__
         if name == "<lambda>":
             name = "function"
-        self.model_name = model or name
-        self.label = f"{name}()"
+        named = getattr(function, "model", None)  # relay.client(url, model=...)
+        self.model_name = model or (named if isinstance(named, str) and named else name)
+        # An object may name where its answers come from (relay.client: "relay · host").
+        label = getattr(function, "label", None)
+        self.label = label if isinstance(label, str) and label else f"{name}()"
         # An object with an `async def __call__` counts too.
         call = function if inspect.isroutine(function) else type(function).__call__
         self.is_async = inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)

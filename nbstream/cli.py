@@ -3,15 +3,17 @@
 ``nbstream demo`` opens the tutorials in JupyterLab on 127.0.0.1, on the chat tutorial,
 ready to chat with the local model. ``nbstream serve`` runs the local model as a
 standalone OpenAI-compatible server, for notebooks in another kernel, other tools, or
-``curl``.
+``curl``, with the ``/api/chat/stream`` relay and its chat page on the same port (or
+relays to another OpenAI-compatible server with ``--upstream``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import socket
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,21 +104,31 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="run the local model as an OpenAI-compatible server on 127.0.0.1",
+        help="run the local model and the /api/chat/stream relay on 127.0.0.1",
         description=(
-            "Run nbstream's deterministic local model as an OpenAI-compatible server on\n"
-            "127.0.0.1 until Ctrl-C."
+            "Run nbstream's deterministic local model as an OpenAI-compatible server, with\n"
+            "the /api/chat/stream relay and its chat page on the same port, until Ctrl-C.\n"
+            "With --upstream, relay to another OpenAI-compatible server instead (the relay\n"
+            'needs pip install "nbstream[serve]").'
         ),
         epilog=(
             "examples:\n"
             "  nbstream serve --port 8000\n"
             '      # OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="nbstream-local")\n'
+            "      # the chat page at http://127.0.0.1:8000/\n"
             "  nbstream serve --tokens-per-second 0 --first-token-delay 0\n"
-            "      # no pacing: answers as fast as possible (for tests)"
+            "      # no pacing: answers as fast as possible (for tests)\n"
+            "  nbstream serve --upstream https://api.openai.com/v1 \\\n"
+            "      --api-key-env OPENAI_API_KEY --model gpt-4o-mini --models gpt-4o-mini,gpt-4o"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_port(serve)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only)",
+    )
     serve.add_argument(
         "--tokens-per-second",
         type=number(minimum=0),
@@ -130,6 +142,31 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_FIRST_TOKEN_DELAY,
         metavar="S",
         help=f"seconds before the first token (default: {DEFAULT_FIRST_TOKEN_DELAY:g})",
+    )
+    serve.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="relay to this OpenAI-compatible base URL instead of the local model",
+    )
+    serve.add_argument("--model", help="the model the relay asks by default")
+    serve.add_argument(
+        "--models",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        default=[],
+        metavar="A,B",
+        help="the models a browser may ask for (default: just --model)",
+    )
+    serve.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="the environment variable holding the upstream's API key (read here only)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages from this origin call the relay (repeatable; default: CORS off)",
     )
     serve.set_defaults(run=_serve, parser=serve)
     return parser
@@ -145,33 +182,77 @@ def _add_port(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    server = LocalServer(
-        port=args.port,
-        tokens_per_second=args.tokens_per_second,
-        first_token_delay=args.first_token_delay,
+    problem = _serve_problem(args)
+    if problem is not None:
+        print(f"nbstream serve: {problem}", file=sys.stderr)
+        return 2
+    try:
+        import uvicorn  # noqa: PLC0415 - the relay is an optional extra
+
+        from nbstream.relay.serve import relay_server_app, upstream_client  # noqa: PLC0415
+    except ImportError:
+        print('nbstream serve: the relay needs pip install "nbstream[serve]"', file=sys.stderr)
+        return 1
+    api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
+    if args.api_key_env and not api_key:
+        print(f"nbstream serve: ${args.api_key_env} is not set", file=sys.stderr)
+        return 1
+    try:
+        sock = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        print(f"nbstream: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    local: LocalServer | None = None
+    if args.upstream is None:
+        local = LocalServer(
+            tokens_per_second=args.tokens_per_second, first_token_delay=args.first_token_delay
+        ).start()
+    app = relay_server_app(
+        local_url=local.url if local else None,
+        client=upstream_client(local.base_url if local else args.upstream, api_key or API_KEY),
+        model=MODEL if local else args.model,
+        models=args.models,
+        cors_origins=args.cors_origin,
     )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3))
     # Handlers go in before the URL is printed: whoever reads the URL may signal at once.
     with _signals_stop():
         try:
-            server.start()
-        except OSError as exc:
-            print(f"nbstream: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
-            return 1
-        try:
-            # The first line is the contract: scripts and tests read the URL from it.
-            print(f"nbstream local model at {server.base_url}", flush=True)
-            print(
-                f'  OpenAI(base_url="{server.base_url}", api_key="{API_KEY}"), model="{MODEL}"\n'
-                "  Press Ctrl-C to stop.",
-                flush=True,
-            )
-            threading.Event().wait()  # until a signal raises _Stop
+            _print_serving(args, sock, local is not None)
+            server.run(sockets=[sock])  # until a signal (uvicorn's, then ours: _Stop)
         except _Stop:
             pass
         finally:
-            server.stop()
-    print("nbstream local model stopped.", flush=True)
+            sock.close()
+            if local is not None:
+                local.stop()
+    print("nbstream local model stopped." if local else "nbstream relay stopped.", flush=True)
     return 0
+
+
+def _serve_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``serve``'s options together, if anything."""
+    if args.upstream is None and (args.api_key_env or (args.model and args.model != MODEL)):
+        return "--model and --api-key-env go with --upstream"
+    if args.upstream is not None and not args.model:
+        return "--upstream needs --model (the model to ask)"
+    return None
+
+
+def _print_serving(args: argparse.Namespace, sock: socket.socket, local: bool) -> None:
+    host, port = sock.getsockname()[:2]
+    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    # The first line is the contract: scripts and tests read the URL from it.
+    if local:
+        print(f"nbstream local model at {base}/v1", flush=True)
+        print(f'  OpenAI(base_url="{base}/v1", api_key="{API_KEY}"), model="{MODEL}"')
+    else:
+        print(f"nbstream relay at {base}/api/chat/stream", flush=True)
+        print(f"  relaying to {args.upstream}, model {args.model!r}")
+    print(f"  relay: POST {base}/api/chat/stream   chat page: {base}/\n  Press Ctrl-C to stop.")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"  warning: listening on {args.host}, reachable from other machines")
+    sys.stdout.flush()
 
 
 def _demo(args: argparse.Namespace) -> int:
