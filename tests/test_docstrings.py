@@ -41,6 +41,7 @@ PUBLIC_MODULES = (
     "nbstream.attachments",
     "nbstream.chat",
     "nbstream.local",
+    "nbstream.relay",
     "nbstream.tools",
     # The exceptions (all re-exported at the top too) and the %%chat session.
     "nbstream.errors",

@@ -30,6 +30,13 @@ class RelayHTTPError(StreamError):
     Attributes:
         status_code: The HTTP status.
         message: The relay's ``error``, as it said it.
+
+    Example::
+
+        try:
+            view.stream(relay.stream(url, messages, model="gpt-5"))
+        except relay.RelayHTTPError as exc:
+            print(exc.status_code, exc.message)  # 400 model 'gpt-5' is not offered here...
     """
 
     def __init__(self, message: str, status_code: int) -> None:
@@ -127,6 +134,10 @@ class RelayClient:
     Attributes:
         url: The relay's ``/api/chat/stream`` URL.
         model: The model asked for (None: the relay's default).
+
+    Example:
+        >>> RelayClient("http://127.0.0.1:8000/api/chat/stream").label
+        'relay · 127.0.0.1:8000'
     """
 
     def __init__(
@@ -144,7 +155,11 @@ class RelayClient:
 
     @property
     def label(self) -> str:
-        """Where the answers come from, for the chat's header: ``relay · host:port``."""
+        """Where the answers come from, for the chat's header: ``relay · host:port``.
+
+        >>> client("http://example.com/api/chat/stream").label
+        'relay · example.com'
+        """
         parts = urlsplit(self.url)
         return f"relay · {parts.netloc or self.url}"
 

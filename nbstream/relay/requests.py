@@ -21,7 +21,12 @@ _ROLES = ("user", "assistant")
 
 @dataclass(frozen=True)
 class RelayLimits:
-    """How much one request may hold (``create_app(limits=RelayLimits(...))``)."""
+    """How much one request may hold (``create_app(limits=RelayLimits(...))``).
+
+    Example:
+        >>> RelayLimits(max_message_chars=20_000).max_messages
+        200
+    """
 
     max_body_bytes: int = 1_000_000
     """The request body's size; more gets a 413."""

@@ -7,6 +7,11 @@ JSON), or any iterable / async iterable of ``str``. Each module has one job:
 - :mod:`.checks`: is this something we can stream? (clear errors before anything shows)
 - :mod:`.chunks`: chat-completion chunks and text → events, with the provider quirks
 - :mod:`.responses_api`: Responses API events → events
+- :mod:`.providers`: which other SDK's format a stream is in, and its normaliser:
+  :mod:`.anthropic_events`, :mod:`.gemini_responses`, :mod:`.ollama_chunks`,
+  :mod:`.langchain_chunks` (and :mod:`.mistral_events`, unwrapped to chat chunks)
+- :mod:`.pydantic_ai_runs`: a pydantic-ai streamed run, as a source of text and events
+- :mod:`.sdk_objects`: recognising SDK clients, managers and HTTP responses by class
 - :mod:`.fields`: reading a field of a pydantic model or a mapping alike
 - :mod:`.surrogates`: UTF-16 halves split across deltas, joined
 - :mod:`.think`: a leading ``<think>`` block → reasoning, as a pipeline stage
