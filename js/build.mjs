@@ -7,8 +7,8 @@
 //   browser inflates it with DecompressionStream and imports the result.
 // - widget.css: the styles.
 // - stub.js: what each widget instance carries in Jupyter (src/stub.ts).
-// - relay.js and relay.css: the relay's chat page (src/relay/page.ts), served by
-//   `nbstream serve`; never part of a notebook, so not in the widget's budget.
+// And to nbstream/relay/static/: relay.js and relay.css, the relay's chat page
+// (src/relay/page.ts) that `nbstream serve` serves; never part of a notebook.
 import { readFileSync, writeFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 import * as esbuild from "esbuild";
@@ -30,8 +30,10 @@ const common = {
 const widget = { ...common, entryPoints: { widget: "src/index.ts" }, format: "esm" };
 const styles = { ...common, entryPoints: { widget: "src/widget.css" } };
 const stub = { ...common, entryPoints: { stub: "src/stub.ts" }, format: "esm" };
-const page = { ...common, entryPoints: { relay: "src/relay/page.ts" }, format: "esm" };
-const pageStyles = { ...common, entryPoints: { relay: "src/relay/page.css" } };
+// The relay's page goes beside the relay's code, apart from what notebooks carry.
+const pageOut = new URL("../nbstream/relay/static/", import.meta.url).pathname;
+const page = { ...common, outdir: pageOut, entryPoints: { relay: "src/relay/page.ts" }, format: "esm" };
+const pageStyles = { ...common, outdir: pageOut, entryPoints: { relay: "src/relay/page.css" } };
 
 /** `code` as an ES module that inflates and imports it, and re-exports its default. */
 function deflated(code) {

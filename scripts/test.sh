@@ -33,6 +33,7 @@ names = set(zipfile.ZipFile(wheel).namelist())
 # The tutorials ship too: `nbstream demo` copies them from the installed package.
 tutorials = {f"nbstream/tutorials/{os.path.basename(p)}" for p in glob.glob("notebooks/*.ipynb")}
 expected = {f"nbstream/static/{name}" for name in ("widget.js", "widget.css", "stub.js")}
+expected |= {f"nbstream/relay/static/{name}" for name in ("relay.js", "relay.css")}
 expected.add("nbstream/py.typed")
 missing = (expected | tutorials) - names
 assert not missing, f"{wheel} lacks {sorted(missing)}"

@@ -73,14 +73,6 @@ def test_a_closed_bundle_is_replaced_and_marimo_widgets_carry_their_own(
 def test_the_bundle_fits_the_budget() -> None:
     # Stored once per notebook (nbstream/bundle.py), and the stub once per widget.
     static = Path(nbstream.__file__).parent / "static"
-    assert sorted(p.name for p in static.iterdir()) == [
-        "relay.css",
-        "relay.js",
-        "stub.js",
-        "widget.css",
-        "widget.js",
-    ]
-    # The relay's page (relay.*) is served by `nbstream serve`, never stored in a notebook.
-    widget = [static / name for name in ("stub.js", "widget.css", "widget.js")]
-    assert sum(p.stat().st_size for p in widget) <= 95_000
+    assert sorted(p.name for p in static.iterdir()) == ["stub.js", "widget.css", "widget.js"]
+    assert sum(p.stat().st_size for p in static.iterdir()) <= 95_000
     assert (static / "stub.js").stat().st_size <= 1_024

@@ -1,7 +1,7 @@
 """The relay's chat page (``GET /``): the seed's client, done right.
 
 A standalone page (no framework, no CDN) whose script (``js/src/relay/page.ts``, built
-to ``nbstream/static/relay.js``) renders each answer with nbstream's own StreamView:
+to ``nbstream/relay/static/relay.js``) renders each answer with nbstream's own StreamView:
 sanitized incremental markdown with the cursor, Stop (which aborts the fetch, so the
 relay closes its upstream), and the error kept under the partial text. It reads the
 stream with buffered line parsing and streaming UTF-8 decoding. Its Content Security
@@ -18,14 +18,15 @@ from starlette.routing import Route
 
 __all__ = ["PAGE_FILES", "page_routes"]
 
-_STATIC = Path(__file__).resolve().parent.parent / "static"
+_HERE = Path(__file__).resolve().parent
 
 PAGE_FILES = {
-    "relay.js": "text/javascript; charset=utf-8",
-    "relay.css": "text/css; charset=utf-8",
-    "widget.css": "text/css; charset=utf-8",
+    "relay.js": (_HERE / "static", "text/javascript; charset=utf-8"),
+    "relay.css": (_HERE / "static", "text/css; charset=utf-8"),
+    # The answers' styles are the widgets' own.
+    "widget.css": (_HERE.parent / "static", "text/css; charset=utf-8"),
 }
-"""The files the page loads from ``static/``, with their media types."""
+"""The files the page loads, by name: the folder each is built into, and its media type."""
 
 _POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -75,9 +76,9 @@ async def _page(request: Request) -> Response:
 
 async def _static(request: Request) -> Response:
     name = request.path_params["name"]
-    media_type = PAGE_FILES.get(name)
-    path = _STATIC / name
-    if media_type is None or not path.is_file():
+    folder, media_type = PAGE_FILES.get(name, (None, ""))
+    path = folder / name if folder is not None else None
+    if path is None or not path.is_file():
         return PlainTextResponse(
             f"{name} is not here; build the frontend first (npm run build in js/)",
             status_code=404,
