@@ -20,6 +20,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from nbstream.message_content import content_text
+
 __all__ = ["anthropic_request", "is_anthropic_client"]
 
 _CLIENTS = frozenset({"Anthropic", "AsyncAnthropic"})
@@ -50,7 +52,7 @@ def anthropic_request(
     for message in messages:
         role = message.get("role")
         if role in ("system", "developer"):
-            system.append(_text(message.get("content")))
+            system.append(content_text(message.get("content")))
             continue
         blocks = _blocks(message)
         role = "assistant" if role == "assistant" else "user"  # tool results are the user's
@@ -71,7 +73,7 @@ def _blocks(message: Mapping[str, Any]) -> list[dict[str, Any]]:
         result = {
             "type": "tool_result",
             "tool_use_id": message.get("tool_call_id"),
-            "content": _text(message.get("content")),
+            "content": content_text(message.get("content")),
         }
         return [result]
     blocks = _content_blocks(message.get("content"))
@@ -113,15 +115,6 @@ def _image_block(url: str) -> dict[str, Any]:
     else:
         source = {"type": "url", "url": url}
     return {"type": "image", "source": source}
-
-
-def _text(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    parts = content if isinstance(content, list) else ()
-    return "".join(
-        p["text"] for p in parts if isinstance(p, Mapping) and isinstance(p.get("text"), str)
-    )
 
 
 def _tool(tool: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from nbstream.message_content import content_text
+
 __all__ = ["gemini_request", "is_gemini_client"]
 
 _CLIENTS = frozenset({"Client", "AsyncClient"})
@@ -58,7 +60,7 @@ def gemini_request(
     for message in messages:
         role = message.get("role")
         if role in ("system", "developer"):
-            system.append(_text(message.get("content")))
+            system.append(content_text(message.get("content")))
             continue
         if role == "tool":
             parts = [_function_response(message, names)]
@@ -128,7 +130,7 @@ def _function_call(call_id: object, function: Mapping[str, Any]) -> dict[str, An
 
 def _function_response(message: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
     call_id = message.get("tool_call_id")
-    text = _text(message.get("content"))
+    text = content_text(message.get("content"))
     response: dict[str, Any] = {
         "name": names.get(str(call_id), str(call_id)),
         # The SDK's own convention for a function's result (and "error" for a failure).
@@ -137,15 +139,6 @@ def _function_response(message: Mapping[str, Any], names: Mapping[str, str]) -> 
     if call_id:
         response["id"] = call_id
     return {"function_response": response}
-
-
-def _text(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    parts = content if isinstance(content, list) else ()
-    return "".join(
-        p["text"] for p in parts if isinstance(p, Mapping) and isinstance(p.get("text"), str)
-    )
 
 
 def _declaration(tool: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,11 +29,11 @@ import dataclasses
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nbstream.local import wire
-from nbstream.local.model import Token
+from nbstream.local.model import Token, parsed_arguments, whole_tool_calls
 from nbstream.local.options import ChatRequest, json_object, parse_options
 from nbstream.local.plan import Plan
 from nbstream.local.tools import parse_tools
@@ -348,7 +348,7 @@ def whole_gemini_reply(request: ChatRequest, plan: Plan) -> JSON:
     text = "".join(t.text for t in plan.tokens if t.kind in shown)
     if text:
         parts.append({"text": text})
-    parts.extend(_function_call(call) for call in _calls_of(plan.tokens))
+    parts.extend(_function_call(call) for call in whole_tool_calls(plan.tokens))
     candidate: JSON = {
         "content": {"parts": parts, "role": "model"},
         "finishReason": FINISH_REASONS.get(plan.finish_reason, "OTHER"),
@@ -362,21 +362,8 @@ def whole_gemini_reply(request: ChatRequest, plan: Plan) -> JSON:
     }
 
 
-def _calls_of(tokens: Sequence[Token]) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = []
-    for token in tokens:
-        if token.kind == "tool_call":
-            calls.append({"name": token.text, "arguments": "", "id": token.call_id})
-        elif token.kind == "arguments" and calls:
-            calls[-1]["arguments"] += token.text
-    return calls
-
-
 def _function_call(call: Mapping[str, Any]) -> JSON:
-    try:
-        args = json.loads(call["arguments"]) if call["arguments"] else {}
-    except ValueError:
-        args = {}
+    args = parsed_arguments(call["arguments"])
     return {"functionCall": {"id": call["id"], "name": call["name"], "args": args}}
 
 

@@ -7,6 +7,7 @@ streamed text with :func:`answer` exactly.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any, Literal
 
 from nbstream.attachments.read_back import read_back
 from nbstream.local.knowledge import DEFAULT, TOPICS, Topic
+from nbstream.message_content import content_text
 
 MODEL = "nbstream-local"
 """The model id the local server reports and answers as.
@@ -33,8 +35,10 @@ __all__ = [
     "last_question",
     "long_answer",
     "message_text",
+    "parsed_arguments",
     "prompt_tokens",
     "tokenize",
+    "whole_tool_calls",
 ]
 
 # A word (or a run of punctuation) with the spaces before it, a run of newlines, or
@@ -76,17 +80,33 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def whole_tool_calls(tokens: Iterable[Token]) -> list[dict[str, Any]]:
+    """The tool calls ``tokens`` make, each whole: ``{"name", "arguments", "id"}``, the
+    arguments as the JSON text the tokens spell (for the APIs that send calls whole).
+
+    >>> whole_tool_calls([Token("add", "tool_call", call_id="c1"), Token('{"a": 1}', "arguments")])
+    [{'name': 'add', 'arguments': '{"a": 1}', 'id': 'c1'}]
+    """
+    calls: list[dict[str, Any]] = []
+    for token in tokens:
+        if token.kind == "tool_call":
+            calls.append({"name": token.text, "arguments": "", "id": token.call_id})
+        elif token.kind == "arguments" and calls:
+            calls[-1]["arguments"] += token.text
+    return calls
+
+
+def parsed_arguments(text: str) -> Any:
+    """A call's JSON arguments as an object, for APIs that send them so ({} if unreadable)."""
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return {}
+
+
 def message_text(content: Any) -> str:
     """The text of a chat message's ``content``: a string, or a list of text parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            part["text"]
-            for part in content
-            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
-        )
-    return ""
+    return content_text(content)
 
 
 def prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:

@@ -19,10 +19,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from nbstream.local.model import Token
+from nbstream.local.model import Token, parsed_arguments, whole_tool_calls
 from nbstream.local.options import ChatRequest, json_object, parse_options, request_model
 from nbstream.local.plan import Plan
 from nbstream.local.tools import parse_tools
@@ -175,7 +175,7 @@ def whole_ollama_reply(request: ChatRequest, plan: Plan) -> JSON:
     thinking = "".join(t.text for t in plan.tokens if t.kind == "reasoning" and not think_in_text)
     if thinking:
         message["thinking"] = thinking
-    calls = _calls_of(plan.tokens)
+    calls = whole_tool_calls(plan.tokens)
     if calls:
         message["tool_calls"] = [_tool_call(call) for call in calls]
     return {
@@ -188,21 +188,8 @@ def whole_ollama_reply(request: ChatRequest, plan: Plan) -> JSON:
     }
 
 
-def _calls_of(tokens: Sequence[Token]) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = []
-    for token in tokens:
-        if token.kind == "tool_call":
-            calls.append({"name": token.text, "arguments": "", "id": token.call_id})
-        elif token.kind == "arguments" and calls:
-            calls[-1]["arguments"] += token.text
-    return calls
-
-
 def _tool_call(call: dict[str, Any]) -> JSON:
-    try:
-        arguments = json.loads(call["arguments"]) if call["arguments"] else {}
-    except ValueError:
-        arguments = {}
+    arguments = parsed_arguments(call["arguments"])
     return {"id": call["id"], "function": {"name": call["name"], "arguments": arguments}}
 
 
