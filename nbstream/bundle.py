@@ -20,6 +20,7 @@ import os
 import pathlib
 import sys
 import threading
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -93,3 +94,27 @@ class BundledWidget(anywidget.AnyWidget):
         else:
             kwargs.update(_esm=_static("stub.js"), _css="", _bundle=shared_bundle())
         super().__init__(**kwargs)
+
+    # A saved notebook stores every widget's Layout model, 1.2 kB of nulls each, and a
+    # view seldom gets a layout of its own. So a view has none until `layout` is first
+    # read: then ipywidgets makes it and we send it, and the page applies it
+    # (`view.layout.height = "20em"` works as on any widget). Views without a layout
+    # are the ipywidgets frontends' own case too (DOMWidgetView.setLayout skips null).
+
+    def get_state(
+        self, key: str | Iterable[str] | None = None, drop_defaults: bool = False
+    ) -> dict[str, Any]:
+        """The state to sync, with ``layout`` null until the view's layout is first used."""
+        if "layout" in self._trait_values:
+            state: dict[str, Any] = super().get_state(key, drop_defaults)
+            return state
+        keys = self.keys if key is None else [key] if isinstance(key, str) else list(key)
+        state = super().get_state([k for k in keys if k != "layout"], drop_defaults)
+        if "layout" in keys:
+            state["layout"] = None
+        return state
+
+    @traitlets.observe("layout", type="default")
+    def _send_layout_once_made(self, change: dict[str, Any]) -> None:
+        if self.comm is not None:
+            self.send_state("layout")

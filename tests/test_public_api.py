@@ -9,10 +9,12 @@ import inspect
 import json
 from pathlib import Path
 
+import ipywidgets
 import pytest
 
 import nbstream
 import nbstream.local
+from tests.recording import Recorder
 
 ROOT = Path(__file__).parent.parent
 
@@ -50,6 +52,32 @@ def test_each_widget_carries_a_stub_and_names_the_kernels_one_bundle(recorder: o
     assert bundle.code == (static / "widget.js").read_text()
     assert "nbstream-view" in bundle.css
     assert "nbstream-chat" in bundle.css
+
+
+def test_a_view_has_no_layout_model_until_its_layout_is_used(recorder: Recorder) -> None:
+    # A saved notebook stores each Layout model (1.2 kB of nulls) beside its widget.
+    views = [nbstream.StreamView(), nbstream.Chat(lambda _m: ["x"])]
+    opened = [recorder.comm_of(view).published[0] for view in views]
+    assert [msg_type for msg_type, _ in opened] == ["comm_open", "comm_open"]
+    assert [data["state"]["layout"] for _, data in opened] == [None, None]
+    models = [c.published[0][1]["state"]["_model_name"] for c in recorder.comms]
+    assert "LayoutModel" not in models
+
+    # Used as on any widget: made, opened, named in an update, and styled.
+    view = views[0]
+    view.layout.height = "20em"
+    layout = view.layout
+    assert recorder.comm_of(view).state_updates()[-1] == {"layout": f"IPY_MODEL_{layout.model_id}"}
+    assert recorder.comm_of(layout).state_updates()[-1] == {"height": "20em"}
+    assert view.get_state("layout") == {"layout": f"IPY_MODEL_{layout.model_id}"}
+    # The other view still has none.
+    assert views[1].get_state("layout") == {"layout": None}
+    # A layout handed over is sent as usual.
+    given = ipywidgets.Layout(width="50%")
+    views[1].layout = given
+    assert recorder.comm_of(views[1]).state_updates()[-1] == {
+        "layout": f"IPY_MODEL_{given.model_id}"
+    }
 
 
 def test_a_closed_bundle_is_replaced_and_marimo_widgets_carry_their_own(

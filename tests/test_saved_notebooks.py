@@ -39,6 +39,11 @@ HOSTILE_CELL = (
     "hostile = StreamView()\ndisplay(hostile)\n"
     f"_ = hostile.stream([{HOSTILE[:9]!r}, {HOSTILE[9:40]!r}, {HOSTILE[40:]!r}])"
 )
+# A layout set after display reaches the page, and is saved with the view.
+STYLED_CELL = (
+    "from nbstream import StreamView\nstyled = StreamView()\ndisplay(styled)\n"
+    "styled.layout.border = '3px solid rgb(200, 0, 0)'\n_ = styled.stream(['styled'])"
+)
 CHAT_CELL = f"chat = Chat(extra_body=fast)\ndisplay(chat)\nreply = chat.ask({QUESTION!r})"
 EXPECTED = answer([{"role": "user", "content": QUESTION}])
 
@@ -105,6 +110,9 @@ def test_headless_runs_save_widget_state_holding_the_final_answer(
     )
     assert view["state"]["content"] == EXPECTED
     assert view["state"]["is_streaming"] is False
+    # No Layout model per view (nbstream/bundle.py): 1.2 kB each, all nulls.
+    assert "LayoutModel" not in {model["model_name"] for model in state.values()}
+    assert view["state"]["layout"] is None
     assert view["state"]["error"] is None
     assert hostile["state"]["content"] == HOSTILE
     assert hostile["state"]["is_streaming"] is False
@@ -180,13 +188,15 @@ def test_a_trusted_notebook_with_widget_state_reopens_without_a_kernel(
     from tests.browser_fixtures import open_and_run_all, wait_all_cells_done
 
     lab = lab_notebooks
-    name = write_notebook(lab.root, "kept.ipynb", [ANSWER_CELL])
+    name = write_notebook(lab.root, "kept.ipynb", [ANSWER_CELL, STYLED_CELL])
     open_and_run_all(page, lab, name)
     wait_all_cells_done(page)
     view = page.locator(".nbstream-view").first
     page.wait_for_function(
         "el => el.dataset.streaming === 'false'", arg=view.element_handle(), timeout=30_000
     )
+    assert border_around(page, 0) is None
+    page.wait_for_function(f"() => ({BORDER_AROUND})(1) === 'rgb(200, 0, 0)'", timeout=30_000)
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     path = lab.root / name
 
@@ -205,6 +215,10 @@ def test_a_trusted_notebook_with_widget_state_reopens_without_a_kernel(
     outputs = saved()["cells"][0]["outputs"]
     html = ["".join(o.get("data", {}).get("text/html", "")) for o in outputs]
     assert any("nbstream-static" in h for h in html), outputs
+    # The styled view's Layout is saved; the other view has none.
+    models = saved()["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    layouts = [m["state"] for m in models.values() if m["model_name"] == "LayoutModel"]
+    assert [layout["border_top"] for layout in layouts] == ["3px solid rgb(200, 0, 0)"]
 
     lab.shutdown_kernels()
     page.goto(lab.url(name))
@@ -215,6 +229,24 @@ def test_a_trusted_notebook_with_widget_state_reopens_without_a_kernel(
     body = reopened.first.locator(".nbstream-body")
     assert EXPECTED.splitlines()[0].lstrip("# ") in body.inner_text()
     assert body.locator("table").count() >= 1
+    page.wait_for_function(f"() => ({BORDER_AROUND})(1) === 'rgb(200, 0, 0)'", timeout=30_000)
+    assert border_around(page, 0) is None
+
+
+# The colour of a 3px border on the i-th view or the widget element around it, if any.
+BORDER_AROUND = """(i) => {
+  const view = document.querySelectorAll('.nbstream-view')[i];
+  for (let el = view; el && !el.matches('.jp-OutputArea-output'); el = el.parentElement) {
+    const style = getComputedStyle(el);
+    if (style.borderTopWidth === '3px') return style.borderTopColor;
+  }
+  return null;
+}"""
+
+
+def border_around(page: Any, index: int) -> str | None:
+    found: str | None = page.evaluate(BORDER_AROUND, index)
+    return found
 
 
 def run_headless_and_trust(server: JupyterServer, name: str, cells: int) -> list[str]:
