@@ -13,18 +13,34 @@ step() { echo "==> $1 (at $(( $(date +%s) - started )) s)"; }
 bash scripts/setup.sh
 PY=.venv/bin/python
 
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Run in the background, its output kept for later: `background NAME COMMAND...`, then
+# `finish NAME` waits, prints that output, and fails the run if the command failed.
+declare -A jobs_
+background() { local name=$1; shift; "$@" >"$work/$name.log" 2>&1 & jobs_[$name]=$!; }
+finish() {
+  local status=0
+  wait "${jobs_[$1]}" || status=$?
+  cat "$work/$1.log"
+  if [ "$status" -ne 0 ]; then echo "$1 failed (exit $status)" >&2; exit "$status"; fi
+}
+
+# The frontend's checks use one core, ruff and mypy the other.
+frontend() {
+  cd js && npm run --silent typecheck && npm run --silent lint && npm test --silent && npm run --silent size
+}
+step "frontend: tsc, biome, vitest, bundle budget (beside ruff and mypy)"
+background frontend frontend
 step "ruff"
 "$PY" -m ruff check .
 "$PY" -m ruff format --check .
 step "mypy"
 "$PY" -m mypy
-step "frontend: tsc, biome, vitest, bundle budget"
-(cd js && npm run --silent typecheck && npm run --silent lint && npm test --silent && npm run --silent size)
+finish frontend
 
 # The wheel, and a fresh venv with only it installed (as a new user gets it), are
 # prepared in the background while pytest runs: that is mostly waiting on pip.
-fresh=$(mktemp -d)
-trap 'rm -rf "$fresh"' EXIT
 prepare_wheel() {
   rm -rf dist
   "$PY" -m build --wheel --no-isolation --outdir dist . >/dev/null
@@ -41,12 +57,11 @@ missing = (expected | tutorials) - names
 assert not missing, f"{wheel} lacks {sorted(missing)}"
 print(f"{wheel}: bundle and {len(tutorials)} tutorials included")
 PYEOF
-  "${PYTHON:-python3}" -m venv "$fresh/venv"
-  "$fresh/venv/bin/python" -m pip install -q --disable-pip-version-check "$(ls dist/nbstream-*.whl)[lab]" 2>&1 \
+  "${PYTHON:-python3}" -m venv "$work/venv"
+  "$work/venv/bin/python" -m pip install -q --disable-pip-version-check "$(ls dist/nbstream-*.whl)[lab]" 2>&1 \
     | { grep -v "^WARNING: Location 'file://" || true; }
 }
-prepare_wheel >"$fresh/wheel.log" 2>&1 &
-wheel_job=$!
+background wheel prepare_wheel
 
 # One pytest run, not two in parallel: with the browser suites running beside the kernel
 # tests on two cores, kernels missed their start-up deadline and one CI run hung.
@@ -58,14 +73,9 @@ step "pytest (units, kernel, HTTP, browser) and nbval (tutorials)"
   --deselect tests/test_demo.py::test_demo_serves_the_chat_tutorial_on_loopback_and_stops_cleanly
 
 step "wheel"
-if ! wait "$wheel_job"; then
-  cat "$fresh/wheel.log"
-  echo "building or installing the wheel failed" >&2
-  exit 1
-fi
-cat "$fresh/wheel.log"
+finish wheel
 
 step "the demo as a new user gets it: the wheel alone in a fresh venv, in Chromium"
-NBSTREAM_DEMO_COMMAND="$fresh/venv/bin/nbstream" "$PY" -m pytest -p no:cacheprovider -q \
+NBSTREAM_DEMO_COMMAND="$work/venv/bin/nbstream" "$PY" -m pytest -p no:cacheprovider -q \
   tests/test_demo.py -k "url_opens_the_chat_tutorial or serves_the_chat_tutorial"
 step "done"
