@@ -13,8 +13,7 @@
  * streaming only the tail is lexed again, from a few blocks before the end (see
  * `#reusableHead`); at rest (stream ended, or content set) the whole text is lexed.
  */
-import type { Token } from "marked";
-import { lex, toHtml } from "./markdown";
+import { lex, type Token, toHtml } from "./markdown";
 import { renderMath } from "./math";
 import { sanitizedFragment } from "./sanitize";
 import { repairBlock } from "./tail-repair";
