@@ -186,11 +186,6 @@ function canContain(parent: BlockType, child: BlockType): boolean {
 	return (parent === "document" || parent === "blockquote" || parent === "item") && child !== "item";
 }
 
-/** Blocks that take the rest of a line as content. */
-function takesLines(type: BlockType): boolean {
-	return type === "paragraph" || type === "code" || type === "html" || type === "table";
-}
-
 /** The parse of a whole text: the block tree and the link definitions found in it. */
 export interface Parsed {
 	root: Block;

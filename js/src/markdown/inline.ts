@@ -86,7 +86,7 @@ function stick(re: RegExp, src: string, at: number): RegExpExecArray | null {
 }
 
 /** Text with backslash escapes resolved and character references decoded (link parts). */
-function unescape(text: string): string {
+function literal(text: string): string {
 	return decodeEntities(text.replace(/\\([!-/:-@[-`{-~])/g, "$1"));
 }
 
@@ -264,12 +264,12 @@ export function renderInline(src: string, ctx: InlineContext): string {
 				let html: string;
 				if (opener.image) {
 					html = ctx.image(
-						unescape(link.href),
+						literal(link.href),
 						src.slice(labelStart, i).replace(/\\([!-/:-@[-`{-~])/g, "$1"),
 					);
 				} else {
-					const url = unescape(link.href);
-					const title = link.title ? ` title="${escapeHtml(unescape(link.title))}"` : "";
+					const url = literal(link.href);
+					const title = link.title ? ` title="${escapeHtml(literal(link.title))}"` : "";
 					html = isSafeUrl(url) ? `<a href="${escapeHtml(url)}"${title}>${inner}</a>` : inner;
 					barrier = brackets.length;
 				}
@@ -406,7 +406,7 @@ function linkAfter(
 	const full = scanLabel(src, from);
 	let end = from;
 	let key = label;
-	if (full && full.value.trim()) {
+	if (full?.value.trim()) {
 		key = full.value;
 		end = full.end;
 	} else if (full) end = full.end;
