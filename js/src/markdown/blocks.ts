@@ -49,6 +49,8 @@ export interface Block {
 	/** Tables: column alignments and the cell texts, header row first. */
 	align: string[];
 	rows: string[][];
+	/** How many containers it is inside. */
+	depth: number;
 }
 
 function block(type: BlockType, start: number, parent: Block | null): Block {
@@ -70,6 +72,7 @@ function block(type: BlockType, start: number, parent: Block | null): Block {
 		info: "",
 		align: [],
 		rows: [],
+		depth: parent ? parent.depth + 1 : 0,
 	};
 }
 
@@ -79,7 +82,23 @@ class Cursor {
 	col = 0;
 	/** Columns of a tab already passed that are not consumed yet. */
 	virt = 0;
-	constructor(readonly line: string) {}
+	/** Where the line's trailing whitespace starts: the rest is blank from there on. */
+	readonly end: number;
+	/**
+	 * Offset after the last character that cannot be in a thematic break: a break can
+	 * only start after it. Checked once per line, not once per nesting level.
+	 */
+	readonly breakFrom: number;
+	constructor(readonly line: string) {
+		this.end = line.trimEnd().length;
+		const other = /[^ \t*_-][ \t*_-]*$/.exec(line);
+		this.breakFrom = other ? other.index + 1 : 0;
+	}
+
+	/** Whether only whitespace is left. */
+	blank(): boolean {
+		return this.pos >= this.end;
+	}
 
 	/** Columns of whitespace from here, and the offset of the next other character. */
 	peek(): { indent: number; next: number } {
@@ -136,9 +155,14 @@ class Cursor {
 const ATX = /^#{1,6}(?=[ \t]|$)/;
 const FENCE_OPEN = /^(?:`{3,}(?=[^`]*$)|~{3,})/;
 const SETEXT = /^(?:=+|-+)[ \t]*$/;
+/**
+ * Containers nest at most this deep; deeper markers are text. Rendering recurses
+ * through the tree, and `> > > …` a thousand times deep must not exhaust the stack.
+ */
+const MAX_DEPTH = 64;
 const HR = /^(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$/;
-const BULLET = /^[*+-]/;
-const ORDERED = /^(\d{1,9})([.)])/;
+const BULLET = /[*+-]/y;
+const ORDERED = /(\d{1,9})([.)])/y;
 const DELIMITER_ROW = /^\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$/;
 
 /** HTML block start conditions 1–7 (CommonMark 4.6), and what ends 1–5. */
@@ -242,7 +266,7 @@ export function parseBlocks(text: string): Parsed {
 		let allMatched = true;
 		// 1. Continue the open blocks this line can continue.
 		for (let last = container.children.at(-1); last?.open; last = container.children.at(-1)) {
-			const result = continues(last, c, !c.rest().trim());
+			const result = continues(last, c, c.blank());
 			if (result === 1) {
 				allMatched = false;
 				break;
@@ -269,10 +293,14 @@ export function parseBlocks(text: string): Parsed {
 		// 2. Open new blocks.
 		const leaf = container.type === "code" || container.type === "html";
 		while (!leaf) {
-			const blank = !c.rest().trim();
+			const blank = c.blank();
 			const { indent, next } = c.peek();
-			const rest = c.line.slice(next);
-			const ch = rest[0] ?? "";
+			const ch = c.line[next] ?? "";
+			// Sliced only where a block could start: a line nested 1,000 deep is not copied 1,000 times.
+			const rest =
+				ch === "#" || ch === "`" || ch === "~" || ch === "<" || container.type === "paragraph"
+					? c.line.slice(next)
+					: "";
 			const paragraphTip = tip.type === "paragraph";
 			if (indent >= 4) {
 				// Indented code cannot interrupt a paragraph (nor a table: it is a row there).
@@ -282,7 +310,8 @@ export function parseBlocks(text: string): Parsed {
 				add("code", li);
 				break;
 			}
-			if (ch === ">") {
+			const nest = container.depth < MAX_DEPTH;
+			if (ch === ">" && nest) {
 				c.skipSpace();
 				c.advance(1);
 				if (c.line[c.pos] === " " || c.line[c.pos] === "\t") c.advance(1);
@@ -290,7 +319,7 @@ export function parseBlocks(text: string): Parsed {
 				container = add("blockquote", li);
 				continue;
 			}
-			const atx = ATX.exec(rest);
+			const atx = ch === "#" ? ATX.exec(rest) : null;
 			if (atx) {
 				closeUnmatched();
 				const h = add("heading", li);
@@ -304,7 +333,7 @@ export function parseBlocks(text: string): Parsed {
 				whole(h);
 				return;
 			}
-			const fence = FENCE_OPEN.exec(rest);
+			const fence = ch === "`" || ch === "~" ? FENCE_OPEN.exec(rest) : null;
 			if (fence) {
 				closeUnmatched();
 				const code = add("code", li);
@@ -365,12 +394,12 @@ export function parseBlocks(text: string): Parsed {
 					}
 				}
 			}
-			if (HR.test(rest)) {
+			if ((ch === "*" || ch === "-" || ch === "_") && next >= c.breakFrom && HR.test(c.line.slice(next))) {
 				closeUnmatched();
 				whole(add("hr", li));
 				return;
 			}
-			const item = listMarker(c, container, paragraphTip && !blank);
+			const item = nest ? listMarker(c, container, paragraphTip && !blank) : null;
 			if (item) {
 				closeUnmatched();
 				const list = container.type === "list" ? container : null;
@@ -387,7 +416,7 @@ export function parseBlocks(text: string): Parsed {
 			break;
 		}
 		// 3. What is left of the line goes into a leaf.
-		const blank = !c.rest().trim();
+		const blank = c.blank();
 		if (!closed && !allMatched && !blank && tip.type === "paragraph") {
 			// Lazy continuation of a paragraph (in a quote or list item).
 			c.skipSpace();
@@ -412,8 +441,14 @@ export function parseBlocks(text: string): Parsed {
 			c.skipSpace();
 			add("paragraph", li).lines.push(c.rest());
 		}
-		if (!empty || (target.type === "code" && target.fence) || (target.type === "html" && target.level < 6)) {
-			markEnd(tip.open && tip !== root ? tip : target, li);
+		if (!blank) markEnd(tip.open && tip !== root ? tip : target, li);
+		else if ((target.type === "code" && target.fence) || target.type === "html") markEnd(target, li);
+		else if (!empty) {
+			// Only markers (`>`, a new item's bullet): the line belongs to the innermost
+			// quote or new item, but is a blank line to the lists and items inside it.
+			let b: Block | null = container;
+			while (b && b !== root && b.type !== "blockquote" && b.start !== li) b = b.parent;
+			if (b && b !== root) markEnd(b, li);
 		}
 	});
 	while (tip !== root) finalize(tip);
@@ -461,9 +496,8 @@ function continues(b: Block, c: Cursor, blank: boolean): 0 | 1 | 2 {
 				else return 1;
 				return 0;
 			}
-			const rest = c.line.slice(next);
-			if (indent < 4 && rest.startsWith(b.fence[0] as string)) {
-				const run = /^(`+|~+)[ \t]*$/.exec(rest);
+			if (indent < 4 && c.line[next] === b.fence[0]) {
+				const run = /^(`+|~+)[ \t]*$/.exec(c.line.slice(next));
 				if (run && (run[1] as string).length >= b.fence.length && run[1]?.[0] === b.fence[0]) {
 					b.open = false;
 					c.pos = c.line.length;
@@ -500,15 +534,16 @@ interface Marker {
 function listMarker(c: Cursor, container: Block, interrupts: boolean): Marker | null {
 	const { indent, next } = c.peek();
 	if (indent >= 4) return null;
-	const rest = c.line.slice(next);
-	const bullet = BULLET.exec(rest);
-	const ordered = bullet ? null : ORDERED.exec(rest);
+	BULLET.lastIndex = next;
+	ORDERED.lastIndex = next;
+	const bullet = BULLET.exec(c.line);
+	const ordered = bullet ? null : ORDERED.exec(c.line);
 	const match = bullet ?? ordered;
 	if (!match) return null;
 	const width = match[0].length;
-	const after = rest[width];
+	const after = c.line[next + width];
 	if (after !== undefined && after !== " " && after !== "\t") return null;
-	const empty = !rest.slice(width).trim();
+	const empty = next + width >= c.end;
 	if (interrupts && container.type !== "list" && (empty || (ordered && ordered[1] !== "1"))) return null;
 	c.skipSpace();
 	c.advance(width);

@@ -78,6 +78,8 @@ const HTML_SPANS: readonly (readonly [string, string])[] = [
 const BARE_URL = /(?:https?:\/\/|www\.)[A-Za-z0-9-]+[^\s<]*/y;
 const EMAIL_DOMAIN = /[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+/y;
 const EMAIL_LOCAL = /[A-Za-z0-9._+-]/;
+/** Anything that could start markup (what the scan's cases look at). */
+const MARKUP = /[\\\n`*_~![\]<&$@]|https?:|www\./;
 
 /** Match a sticky regex at `at`. */
 function stick(re: RegExp, src: string, at: number): RegExpExecArray | null {
@@ -115,6 +117,8 @@ function trimUrl(url: string): string {
  */
 export function renderInline(src: string, ctx: InlineContext): string {
 	src = src.replace(/\s+$/, "");
+	// Most table cells and many lines are plain text: no need for the scan.
+	if (!MARKUP.test(src)) return escapeHtml(src);
 	const out: Piece[] = [];
 	const head: Delim = {
 		ch: "",
@@ -263,10 +267,7 @@ export function renderInline(src: string, ctx: InlineContext): string {
 					.join("");
 				let html: string;
 				if (opener.image) {
-					html = ctx.image(
-						literal(link.href),
-						src.slice(labelStart, i).replace(/\\([!-/:-@[-`{-~])/g, "$1"),
-					);
+					html = ctx.image(literal(link.href), src.slice(labelStart, i).replace(/\\([!-/:-@[-`{-~])/g, "$1"));
 				} else {
 					const url = literal(link.href);
 					const title = link.title ? ` title="${escapeHtml(literal(link.title))}"` : "";
