@@ -32,7 +32,12 @@ export interface Token {
 	refs: Refs;
 }
 
-/** How a markdown image is shown: loaded only when allowed and its URL is safe to fetch. */
+/**
+ * How a markdown image is shown: loaded only when allowed and its URL is safe to fetch.
+ *
+ * @example
+ * renderImage("https://x.org/a.png", "a") // '<span class="nbstream-image" title="image: https://x.org/a.png">🖼 a</span>'
+ */
 export function renderImage(href: string, alt: string, options: RenderOptions = {}): string {
 	if (options.allowImages && isSafeImageUrl(href)) {
 		// Lazy, and without a Referer: the image's server learns as little as possible.
@@ -65,7 +70,13 @@ export function lex(text: string): Token[] {
 	return tokens;
 }
 
-/** Render block tokens to an HTML string (still untrusted). */
+/**
+ * Render block tokens to an HTML string (still untrusted). A token renders alone as it
+ * does in its document: it carries the document's link definitions.
+ *
+ * @example
+ * toHtml(lex("*hi*")) // "<p><em>hi</em></p>\n"
+ */
 export function toHtml(tokens: Token[], options: RenderOptions = {}): string {
 	let html = "";
 	for (const token of tokens) {
@@ -76,7 +87,12 @@ export function toHtml(tokens: Token[], options: RenderOptions = {}): string {
 	return html;
 }
 
-/** One-shot markdown → HTML string (still untrusted). */
+/**
+ * One-shot markdown → HTML string (still untrusted).
+ *
+ * @example
+ * markdownToHtml("<b>x</b>") // "<p>&lt;b&gt;x&lt;/b&gt;</p>\n"
+ */
 export function markdownToHtml(text: string, options: RenderOptions = {}): string {
 	return toHtml(lex(text), options);
 }
