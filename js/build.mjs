@@ -25,7 +25,7 @@ const common = {
 	legalComments: "none",
 };
 
-// One bundle for both widgets (see src/index.ts). marked is bundled in: a notebook
+// One bundle for both widgets (see src/index.ts). Everything is bundled in: a notebook
 // frontend has no module resolver for bare imports.
 const widget = { ...common, entryPoints: { widget: "src/index.ts" }, format: "esm" };
 const styles = { ...common, entryPoints: { widget: "src/widget.css" } };

@@ -1,8 +1,8 @@
 /**
  * The anywidget entry point of both widgets, StreamView and Chat.
  *
- * One bundle for both: the two share almost all of it (marked, the sanitizer, the
- * incremental renderer). In Jupyter it reaches the page once per kernel, through the
+ * One bundle for both: the two share almost all of it (the markdown parser, the
+ * sanitizer, the incremental renderer). In Jupyter it reaches the page once per kernel, through the
  * Bundle model that each widget's stub names (stub.ts, nbstream/bundle.py).
  *
  * `initialize` runs once per model and owns the delivery protocol (channel.ts, or the

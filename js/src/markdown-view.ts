@@ -13,8 +13,7 @@
  * streaming only the tail is lexed again, from a few blocks before the end (see
  * `#reusableHead`); at rest (stream ended, or content set) the whole text is lexed.
  */
-import type { Token } from "marked";
-import { lex, toHtml } from "./markdown";
+import { lex, type Token, toHtml } from "./markdown";
 import { renderMath } from "./math";
 import { sanitizedFragment } from "./sanitize";
 import { repairBlock } from "./tail-repair";
@@ -22,7 +21,7 @@ import { repairBlock } from "./tail-repair";
 interface Block {
 	/**
 	 * The block's HTML: what decides whether its DOM can stay. Equal source is not
-	 * enough, as marked may render the same source differently depending on what
+	 * enough, as the same source may render differently depending on what
 	 * follows it, or on a link definition elsewhere.
 	 */
 	html: string;
@@ -37,9 +36,10 @@ interface Block {
 /**
  * How many non-blank blocks at the end are lexed again while streaming. Appended text
  * changes the last block (it grows) and can change the one before it ("1. a", blank
- * line, "2" becoming "2." joins the list). marked has quirks beyond CommonMark's
- * rules: the randomized test in test/incremental.test.ts found a case needing 3, and
- * none in thousands of documents needing more; 4 keeps a margin. At rest the whole
+ * line, "2" becoming "2." joins the list; a paragraph's last line becoming a table's
+ * header, or a setext heading). With marked, the randomized test in
+ * test/incremental.test.ts found a case needing 3 and none needing more; our parser
+ * follows CommonMark more closely, and 4 keeps the margin. At rest the whole
  * text is lexed again, so a miss could only ever show while streaming.
  */
 const OPEN_BLOCKS = 4;
@@ -185,7 +185,8 @@ export class MarkdownView {
 			}
 			start += token.raw.length;
 		});
-		// marked normalizes line endings; then sources and offsets disagree.
+		// The lexer hands out exact sources (src/markdown/blocks.ts); should that ever
+		// break, sources and offsets disagree and nothing is reused.
 		this.#exact = start === text.length;
 		this.#wrapSettled();
 	}
@@ -275,7 +276,7 @@ function lastTextContainer(root: Element): Element {
 	}
 }
 
-/** Last child, skipping the whitespace-only text marked puts between blocks. */
+/** Last child, skipping the whitespace-only text markdown.ts puts between blocks. */
 function lastMeaningfulChild(el: Element): ChildNode | null {
 	let node = el.lastChild;
 	while (node && node.nodeType === Node.TEXT_NODE && !(node as Text).data.trim()) node = node.previousSibling;

@@ -1,12 +1,14 @@
 /**
- * Markdown → HTML string, with marked (GFM). The renderer is overridden where model
- * output could smuggle in markup or fetch something: raw HTML, links and images
- * (loaded only when the user allows images).
+ * Markdown → HTML string, with our own CommonMark + GFM parser (src/markdown/). Where
+ * model output could smuggle in markup or fetch something, it is shown safely: raw
+ * HTML as text, links only with safe URLs, images only when the user allows them.
  * The string it returns is still treated as untrusted: sanitize.ts checks the DOM.
  */
-import { Marked, type Token, type TokenizerAndRendererExtension, type Tokens, type TokensList } from "marked";
-import { highlight } from "./highlight";
-import { decodeEntities, escapeHtml, isSafeImageUrl, isSafeUrl } from "./url";
+import { type Block, type BlockType, parseBlocks } from "./markdown/blocks";
+import type { InlineContext } from "./markdown/inline";
+import type { Refs } from "./markdown/refs";
+import { renderBlock } from "./markdown/render";
+import { escapeHtml, isSafeImageUrl } from "./url";
 
 /** Rendering choices that the user, not the model, makes. */
 export interface RenderOptions {
@@ -18,7 +20,24 @@ export interface RenderOptions {
 	allowImages?: boolean;
 }
 
-/** How a markdown image is shown: loaded only when allowed and its URL is safe to fetch. */
+/**
+ * A top-level block of a text: its type, its exact source (the `raw`s of all tokens add
+ * up to the text) and what it needs to render on its own, the whole text's link
+ * definitions included. Blank lines between blocks are tokens of type "space".
+ */
+export interface Token {
+	type: Exclude<BlockType, "document" | "item"> | "space";
+	raw: string;
+	block: Block | null;
+	refs: Refs;
+}
+
+/**
+ * How a markdown image is shown: loaded only when allowed and its URL is safe to fetch.
+ *
+ * @example
+ * renderImage("https://x.org/a.png", "a") // '<span class="nbstream-image" title="image: https://x.org/a.png">🖼 a</span>'
+ */
 export function renderImage(href: string, alt: string, options: RenderOptions = {}): string {
 	if (options.allowImages && isSafeImageUrl(href)) {
 		// Lazy, and without a Referer: the image's server learns as little as possible.
@@ -29,78 +48,51 @@ export function renderImage(href: string, alt: string, options: RenderOptions = 
 }
 
 /**
- * `$…$` and `$$…$$` (display). An unclosed formula, as while it streams, stays text.
- * Pandoc's rule keeps prices apart: no space just inside the dollars, and no digit
- * right after the closing one ("$5 and $10" is not math).
+ * Split markdown into top-level block tokens.
+ *
+ * @example
+ * lex("# Hi\n\ntext").map((t) => [t.type, t.raw]) // [["heading", "# Hi\n"], ["space", "\n"], ["paragraph", "text"]]
  */
-const MATH = /^(\$\$)([\s\S]+?)\$\$|^\$(?!\s)((?:\\.|[^$\\\n])+?)(?<!\s)\$(?!\d)/;
-
-const math: TokenizerAndRendererExtension = {
-	name: "math",
-	level: "inline",
-	start: (src: string) => src.indexOf("$"),
-	tokenizer(src: string) {
-		const match = MATH.exec(src);
-		if (!match) return undefined;
-		return { type: "math", raw: match[0], text: (match[2] ?? match[3] ?? "").trim(), display: !!match[1] };
-	},
-	renderer(token: Tokens.Generic): string {
-		// Text for now: math.ts builds the MathML after sanitizing, from this text.
-		const cls = token.display ? "nbstream-math nbstream-math-block" : "nbstream-math";
-		return `<span class="${cls}">${escapeHtml(String(token.text))}</span>`;
-	},
-};
-
-/** A marked instance for one set of options; the options only change how tokens render. */
-function createMarked(options: RenderOptions): Marked {
-	return new Marked({
-		extensions: [math],
-		gfm: true,
-		async: false,
-		renderer: {
-			// Raw HTML in model output is shown as the text it is, never as markup.
-			html({ text, block }: Tokens.HTML | Tokens.Tag): string {
-				return block ? `<p>${escapeHtml(text.trim())}</p>\n` : escapeHtml(text);
-			},
-			link({ href, title, tokens, autolink }: Tokens.Link): string {
-				const inner = this.parser.parseInline(tokens);
-				// Autolinks are literal; other destinations may contain character references.
-				const url = autolink ? href : decodeEntities(href);
-				if (!isSafeUrl(url)) return inner;
-				const titleAttr = title ? ` title="${escapeHtml(title)}"` : "";
-				return `<a href="${escapeHtml(url)}"${titleAttr}>${inner}</a>`;
-			},
-			image({ href, text }: Tokens.Image): string {
-				return renderImage(decodeEntities(href), text, options);
-			},
-			// Fenced code is highlighted (highlight.ts escapes everything it returns).
-			code({ text, lang }: Tokens.Code): string {
-				const language = /^\S*/.exec(lang ?? "")?.[0] ?? "";
-				const cls = language ? ` class="language-${escapeHtml(language)}"` : "";
-				// The closing newline stays outside every token: the cursor goes before it.
-				return `<pre><code${cls}>${highlight(text.replace(/\n$/, ""), language)}\n</code></pre>\n`;
-			},
-		},
-	});
+export function lex(text: string): Token[] {
+	const { root, refs, lines } = parseBlocks(text);
+	const tokens: Token[] = [];
+	let line = 0;
+	const take = (type: Token["type"], to: number, b: Block | null): void => {
+		if (to < line) return;
+		tokens.push({ type, raw: lines.slice(line, to + 1).join(""), block: b, refs });
+		line = to + 1;
+	};
+	for (const b of root.children) {
+		take("space", b.start - 1, null);
+		take(b.type as Token["type"], Math.max(b.end, line), b);
+	}
+	take("space", lines.length - 1, null);
+	return tokens;
 }
 
-// Two fixed instances rather than one per view: building a Marked is not free, and
-// there are only two ways to render.
-const blocked = createMarked({ allowImages: false });
-const allowed = createMarked({ allowImages: true });
-
-/** Split markdown into top-level block tokens (plus the reference-link map). */
-export function lex(text: string): TokensList {
-	// Lexing does not depend on the render options.
-	return blocked.lexer(text);
-}
-
-/** Render block tokens to an HTML string (still untrusted). */
+/**
+ * Render block tokens to an HTML string (still untrusted). A token renders alone as it
+ * does in its document: it carries the document's link definitions.
+ *
+ * @example
+ * toHtml(lex("*hi*")) // "<p><em>hi</em></p>\n"
+ */
 export function toHtml(tokens: Token[], options: RenderOptions = {}): string {
-	return (options.allowImages ? allowed : blocked).parser(tokens);
+	let html = "";
+	for (const token of tokens) {
+		if (!token.block) continue;
+		const ctx: InlineContext = { refs: token.refs, image: (href, alt) => renderImage(href, alt, options) };
+		html += renderBlock(token.block, ctx);
+	}
+	return html;
 }
 
-/** One-shot markdown → HTML string (still untrusted). */
+/**
+ * One-shot markdown → HTML string (still untrusted).
+ *
+ * @example
+ * markdownToHtml("<b>x</b>") // "<p>&lt;b&gt;x&lt;/b&gt;</p>\n"
+ */
 export function markdownToHtml(text: string, options: RenderOptions = {}): string {
 	return toHtml(lex(text), options);
 }

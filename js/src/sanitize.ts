@@ -82,7 +82,7 @@ export interface SanitizeOptions {
 	allowImages?: boolean;
 }
 
-/** Class names we emit ourselves, and the code-block language class marked emits. */
+/** Class names we emit ourselves, and the code-block language class (markdown/render.ts). */
 const CLASS = /^(?:nbstream-[a-z-]+|language-[\w+#.-]+)$/;
 const ALIGN = new Set(["left", "center", "right"]);
 

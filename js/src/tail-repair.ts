@@ -8,8 +8,8 @@
  * The repair closes what is open, in the order it opened (emphasis, strikethrough,
  * inline code), shows a link whose URL is still arriving as its text alone, drops an
  * image whose URL is still arriving, and gives a table whose header row has arrived the
- * delimiter row it is waiting for. Fenced code needs nothing: marked already renders an
- * open fence as code.
+ * delimiter row it is waiting for. Fenced code needs nothing: the parser already renders
+ * an open fence as code.
  */
 
 /** Block types whose text can hold an open inline construct at its end. */
@@ -31,7 +31,7 @@ interface Opener {
  * repairBlock("See [the docs](https://exa", "paragraph") // "See the docs"
  */
 export function repairBlock(raw: string, type: string): string {
-	// Fenced code (on its own, or open inside a list or quote): marked shows it as code
+	// Fenced code (on its own, or open inside a list or quote): the parser shows it as code
 	// already; only a closing fence still arriving would show as a stray backtick.
 	if (type === "code" || (raw.match(FENCE) ?? []).length % 2 === 1) {
 		return raw.replace(/\n[ \t>]*(?:`{1,2}|~{1,2})$/, "\n");
@@ -56,7 +56,7 @@ const FENCE = /(?:^|\n)[ \t>]*(?:```|~~~)/g;
  * (`* *`), a lone marker (`~`). It shows once it can show as what it is.
  */
 function dropUnfinishedLine(block: string, type: string): string {
-	// marked may end a block's source with a line break of its own.
+	// A block's source ends with its line break (src/markdown/blocks.ts).
 	const raw = block.replace(/[ \t]*\n$/, "");
 	const line = raw.lastIndexOf("\n") + 1;
 	const last = raw.slice(line);

@@ -188,7 +188,7 @@ describe("settled blocks are grouped for the browser's sake", () => {
 		const text = Array.from({ length: 300 }, (_, i) => `Line ${i}.`).join("\n\n");
 		view.update(text, false);
 		const groups = Array.from(body.querySelectorAll(":scope > .nbstream-chunk"));
-		// marked gives each paragraph and its blank-line separator a block of its own.
+		// The lexer gives each paragraph and its blank-line separator a block of its own.
 		expect(groups.length).toBe(Math.floor((599 - 8) / 64));
 		expect(groups.every((g) => g.children.length === 32)).toBe(true);
 		expect(shown(view)).toBe(oneShot(text));

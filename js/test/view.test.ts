@@ -27,7 +27,7 @@ function end(error: string | null = null, stream = 1): void {
 
 const root = (): HTMLElement => parent.querySelector(".nbstream-view") as HTMLElement;
 const body = (): HTMLElement => parent.querySelector(".nbstream-body") as HTMLElement;
-/** The visible text, without the newlines marked puts between blocks. */
+/** The visible text, without the newlines markdown.ts puts between blocks. */
 const text = (): string => (body().textContent ?? "").trim();
 const cursor = (): Element | null => parent.querySelector(".nbstream-cursor");
 
