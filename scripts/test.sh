@@ -14,10 +14,13 @@ bash scripts/setup.sh
 PY=.venv/bin/python
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 # Run in the background, its output kept for later: `background NAME COMMAND...`, then
 # `finish NAME` waits, prints that output, and fails the run if the command failed.
 declare -A jobs_
+# When a step fails, the background ones (and their children: npm, vitest, pip) stop too.
+kill_tree() { local child; for child in $(pgrep -P "$1"); do kill_tree "$child"; done; kill "$1" 2>/dev/null || true; }
+cleanup() { local pid; for pid in "${jobs_[@]}"; do kill_tree "$pid"; done; rm -rf "$work"; }
+trap cleanup EXIT
 background() { local name=$1; shift; "$@" >"$work/$name.log" 2>&1 & jobs_[$name]=$!; }
 finish() {
   local status=0

@@ -35,7 +35,7 @@ pytestmark = [
 ]
 pytest.importorskip("playwright.sync_api")
 
-TOKENS = 1200  # 12 s at 100 tokens/s: a reload (3–5 s here) lands in the middle
+TOKENS = 1200  # 12 s at 100 tokens/s: a reload (3 to 5 s here) lands in the middle
 RATE = 100
 EXPECTED = long_answer(TOKENS)
 OPTIONS = {"answer_tokens": TOKENS, "tokens_per_second": RATE}
