@@ -4,7 +4,7 @@ from collections.abc import Generator
 
 import pytest
 
-pytest_plugins = ["tests.recording", "tests.browser_fixtures"]
+pytest_plugins = ["tests.recording", "tests.browser_fixtures", "tests.local_fixtures"]
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

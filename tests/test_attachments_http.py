@@ -11,7 +11,6 @@ import asyncio
 import base64
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -24,12 +23,6 @@ from nbstream.attachments import attach, responses_content
 from nbstream.local import API_KEY, MODEL, LocalServer
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
 
 
 def picture() -> bytes:

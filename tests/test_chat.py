@@ -24,12 +24,6 @@ from tests.recording import Recorder, rebuild_text
 QUESTION = "What is nbstream?"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
-
-
 def fast(**options: Any) -> dict[str, Any]:
     return {"extra_body": {"nbstream": options}} if options else {}
 

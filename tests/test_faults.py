@@ -29,12 +29,6 @@ FULL = answer(QUESTION)
 KEY = "sk-local-test-key-000000"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
-
-
 def request(**options: Any) -> dict[str, Any]:
     return {
         "model": "nbstream-local",

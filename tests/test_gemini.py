@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,17 +35,6 @@ pytestmark = pytest.mark.timeout(60)
 QUESTION = "How do I stream with the async client?"
 ASKED: Any = [{"role": "user", "content": QUESTION}]
 KEY = "AIza-test-key-123456"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
-
-
-@pytest.fixture(params=["sync", "async"])
-def twin(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def client(server: LocalServer) -> genai.Client:

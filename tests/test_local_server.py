@@ -62,13 +62,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # -- fixtures and the sync/async twin helper ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    """One unpaced server for the module: fast tests; pacing is asked for per request."""
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
-
-
 @pytest.fixture
 def fresh_server() -> Iterator[LocalServer]:
     """A server of the test's own, for tests that read its stats."""

@@ -9,7 +9,7 @@ arguments) and :mod:`nbstream.local.tool_results`'s (the answer to their results
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -116,12 +116,6 @@ class Api:
             self.sync.close()
         if self.async_ is not None:
             await self.async_.close()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
 
 
 @pytest.fixture(params=["sync", "async"])

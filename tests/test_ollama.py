@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import ollama
@@ -42,17 +41,6 @@ WEATHER: Any = [
         },
     }
 ]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
-
-
-@pytest.fixture(params=["sync", "async"])
-def twin(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def stream_into_view(server: LocalServer, twin: str, **request: Any) -> StreamView:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -18,12 +17,6 @@ from tests.recording import Recorder, rebuild_text
 MODES = ["sync", "async"]
 QUESTION = [{"role": "user", "content": "What is nbstream?"}]
 FULL = answer(QUESTION)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
 
 
 def stream_into(view: StreamView, server: LocalServer, mode: str, **options: Any) -> Any:

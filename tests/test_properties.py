@@ -324,12 +324,6 @@ def test_halves_that_never_pair_become_replacement_characters(mode: str) -> None
 # -- the real openai SDK, over HTTP, from the local model ------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
-
-
 @dataclass(frozen=True)
 class Transcript:
     """A provider's SSE response carrying ``deltas``, cut into HTTP chunks at ``splits``."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -356,12 +355,6 @@ def check(seen: Seen, transcript: Transcript) -> None:
         assert seen.usage == transcript.usage
         if transcript.tool_calls is not None:
             assert seen.tool_calls == transcript.tool_calls
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
 
 
 # -- the transcripts themselves --------------------------------------------------------------

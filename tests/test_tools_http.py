@@ -30,7 +30,7 @@ import asyncio
 import inspect
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -270,12 +270,6 @@ class Link:
                 await client.close()
             else:
                 client.close()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
 
 
 @pytest.fixture(params=["sync", "async"])

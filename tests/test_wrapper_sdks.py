@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +47,6 @@ ASKED: Any = [{"role": "user", "content": QUESTION}]
 WEATHER = "Call get_weather for 'Paris', please."
 FAULT = {"fault": "error", "fault_after": 7}
 TRANSCRIPTS = Path(__file__).with_name("transcripts")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(tokens_per_second=0, first_token_delay=0) as running:
-        yield running
-
-
-@pytest.fixture(params=["sync", "async"])
-def twin(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def into_view(twin: str, sync: Any, make_async: Any) -> StreamView:
