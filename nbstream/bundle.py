@@ -104,7 +104,17 @@ class BundledWidget(anywidget.AnyWidget):
     def get_state(
         self, key: str | Iterable[str] | None = None, drop_defaults: bool = False
     ) -> dict[str, Any]:
-        """The state to sync, with ``layout`` null until the view's layout is first used."""
+        """The state to sync, with ``layout`` null until the view's layout is first used.
+
+        Example:
+            >>> from nbstream import StreamView
+            >>> view = StreamView()
+            >>> view.get_state("layout")
+            {'layout': None}
+            >>> view.layout.height = "20em"  # made now, and sent
+            >>> view.get_state("layout")["layout"].startswith("IPY_MODEL_")
+            True
+        """
         if "layout" in self._trait_values:
             state: dict[str, Any] = super().get_state(key, drop_defaults)
             return state
