@@ -66,14 +66,23 @@ PYEOF
 }
 background wheel prepare_wheel
 
-# One pytest run, not two in parallel: with the browser suites running beside the kernel
-# tests on two cores, kernels missed their start-up deadline and one CI run hung.
+# The unit tests (no kernel, no browser: about 3 of the 18 minutes) run beside the rest.
+# The kernel and browser tests stay in one process: with the browser suites running beside
+# the kernel tests on two cores, kernels missed their start-up deadline and one CI run hung.
 # The demo's two end-to-end tests run once, below, against the wheel instead.
-step "pytest (units, kernel, HTTP, browser) and nbval (tutorials)"
+step "pytest: units (beside the kernel and browser tests)"
+background units "$PY" -m pytest tests -p no:cacheprovider --durations=10 --basetemp="$work/units" \
+  -m "not kernel and not browser"
+step "pytest: kernel, HTTP, browser, and nbval (tutorials)"
+main_status=0
 "$PY" -m pytest tests notebooks -p no:cacheprovider --durations=30 \
-  --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg \
+  --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg -m "kernel or browser" \
   --deselect tests/test_demo.py::test_demo_url_opens_the_chat_tutorial_and_the_chat_answers \
-  --deselect tests/test_demo.py::test_demo_serves_the_chat_tutorial_on_loopback_and_stops_cleanly
+  --deselect tests/test_demo.py::test_demo_serves_the_chat_tutorial_on_loopback_and_stops_cleanly \
+  || main_status=$?
+step "pytest: units' results"
+finish units
+if [ "$main_status" -ne 0 ]; then echo "pytest (kernel, browser, nbval) failed" >&2; exit "$main_status"; fi
 
 step "wheel"
 finish wheel

@@ -16,3 +16,11 @@ def pytest_runtest_makereport(
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The tutorials under nbval each run in a real kernel: marked so, `-m kernel` selects
+    # them with the other kernel tests (scripts/test.sh runs the unit tests beside those).
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.kernel)

@@ -25,7 +25,7 @@ from typing import Any, get_args
 import httpx
 import openai
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
@@ -345,6 +345,7 @@ def test_answer_uses_the_last_user_message() -> None:
     assert answer(messages) == answer([dict(m) for m in messages])
 
 
+@settings(deadline=None)  # the unit tests run beside the browser tests in CI
 @given(st.text())
 def test_tokens_concatenate_to_the_text(text: str) -> None:
     tokens = tokenize(text)
