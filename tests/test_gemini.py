@@ -29,6 +29,7 @@ from nbstream.gemini_history import gemini_request
 from nbstream.local import LocalServer
 from nbstream.local.model import answer, default_reasoning, prompt_tokens, tokenize
 from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
+from tests.histories import ADD_TOOL, tool_round_history
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -264,32 +265,8 @@ def test_chat_needs_a_model_for_a_remote_client() -> None:
 
 
 def test_history_translation_uses_model_turns_and_function_parts() -> None:
-    history: list[dict[str, Any]] = [
-        {"role": "system", "content": "Be brief."},
-        {
-            "role": "user",
-            "content": [
-                {"type": "text", "text": "What is this?"},
-                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}},
-            ],
-        },
-        {
-            "role": "assistant",
-            "content": "Let me add.",
-            "tool_calls": [
-                {
-                    "id": "c1",
-                    "type": "function",
-                    "function": {"name": "add", "arguments": '{"a": 1}'},
-                },
-                {"id": "c2", "type": "function", "function": {"name": "mul", "arguments": "{}"}},
-            ],
-        },
-        {"role": "tool", "tool_call_id": "c1", "content": "1"},
-        {"role": "tool", "tool_call_id": "c2", "content": "0"},
-        {"role": "user", "content": "Thanks"},
-    ]
-    tools = [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}]
+    history = tool_round_history("mul")
+    tools = ADD_TOOL
     contents, settings = gemini_request(history, tools)
     assert settings == {
         "system_instruction": "Be brief.",
