@@ -26,6 +26,7 @@ from nbstream.local import LocalServer
 from nbstream.local.model import answer, default_reasoning, prompt_tokens, tokenize
 from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
 from tests.histories import ADD_TOOL, tool_round_history
+from tests.local_fixtures import local_usage
 
 QUESTION: Any = [{"role": "user", "content": "How do I stream with the async client?"}]
 TOOLS = [
@@ -82,12 +83,7 @@ def test_text_usage_and_stop_reason(server: LocalServer, twin: str, how: str) ->
     assert view.content == expected
     assert view.error is None
     assert view.finish_reason == "stop"
-    completion = len(tokenize(expected))
-    assert view.usage == {
-        "prompt_tokens": prompt_tokens(QUESTION),
-        "completion_tokens": completion,
-        "total_tokens": prompt_tokens(QUESTION) + completion,
-    }
+    assert view.usage == local_usage(QUESTION, expected)
 
 
 @pytest.mark.parametrize("how", ["create", "manager"])

@@ -30,6 +30,7 @@ from nbstream.local import LocalServer
 from nbstream.local.model import answer, default_reasoning, prompt_tokens, tokenize
 from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
 from tests.histories import ADD_TOOL, tool_round_history
+from tests.local_fixtures import local_usage
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -72,12 +73,7 @@ def test_text_usage_and_finish_reason(server: LocalServer, twin: str) -> None:
     assert view.content == expected
     assert view.error is None
     assert view.finish_reason == "stop"
-    completion = len(tokenize(expected))
-    assert view.usage == {
-        "prompt_tokens": prompt_tokens(ASKED),
-        "completion_tokens": completion,
-        "total_tokens": prompt_tokens(ASKED) + completion,
-    }
+    assert view.usage == local_usage(ASKED, expected)
 
 
 def test_thought_parts_are_reasoning_and_never_text(server: LocalServer, twin: str) -> None:

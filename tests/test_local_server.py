@@ -1370,6 +1370,39 @@ def test_bad_requests_get_openai_shaped_errors(server: LocalServer) -> None:
         assert http.delete("/v1/models").status_code == 405
 
 
+@pytest.mark.parametrize(
+    ("path", "conversation", "streams"),
+    [
+        ("/v1/chat/completions", "messages", True),
+        ("/v1/messages", "messages", True),
+        ("/api/chat", "messages", True),
+        (f"/v1beta/models/{MODEL}:streamGenerateContent", "contents", False),
+    ],
+)
+def test_every_wire_format_refuses_a_field_in_the_same_words(
+    server: LocalServer, path: str, conversation: str, streams: bool
+) -> None:
+    # One home for these checks (nbstream.local.validation): the same fault reads the
+    # same whichever SDK sent it, in that API's own error shape.
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({}, f"'{conversation}' is required: a non-empty list of"),
+        ({conversation: []}, f"'{conversation}' is required: a non-empty list of"),
+        ({conversation: "hi"}, f"'{conversation}' is required: a non-empty list of"),
+    ]
+    if streams:  # Gemini says whether it streams in the URL, not the body
+        cases.append(
+            (
+                {conversation: [{"role": "user", "content": "hi"}], "stream": "yes"},
+                "'stream' must be a boolean.",
+            )
+        )
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        for body, mentions in cases:
+            response = http.post(path, json=body)
+            assert response.status_code == 400, body
+            assert mentions in response.text, response.text
+
+
 def test_api_keys_and_headers_are_never_logged(
     server: LocalServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -25,6 +25,7 @@ from nbstream.local import LocalServer
 from nbstream.local.model import answer, default_reasoning, prompt_tokens, tokenize
 from nbstream.ollama_history import ollama_messages
 from nbstream.sources import aiter_events, check_async_source, check_sync_source, iter_events
+from tests.local_fixtures import local_usage
 
 QUESTION: Any = [{"role": "user", "content": "How do I stream with the async client?"}]
 WEATHER: Any = [
@@ -63,12 +64,7 @@ def test_text_usage_and_done_reason(server: LocalServer, twin: str) -> None:
     assert view.content == expected
     assert view.error is None
     assert view.finish_reason == "stop"
-    completion = len(tokenize(expected))
-    assert view.usage == {
-        "prompt_tokens": prompt_tokens(QUESTION),
-        "completion_tokens": completion,
-        "total_tokens": prompt_tokens(QUESTION) + completion,
-    }
+    assert view.usage == local_usage(QUESTION, expected)
 
 
 def test_thinking_is_reasoning_and_never_text(server: LocalServer, twin: str) -> None:

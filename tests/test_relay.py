@@ -33,6 +33,7 @@ from nbstream.errors import IncompleteStreamError, StreamError
 from nbstream.local import MODEL, LocalServer
 from nbstream.local.model import answer, prompt_tokens, tokenize
 from nbstream.relay import RelayHTTPError, RelayLimits
+from tests.local_fixtures import local_usage
 from tests.relay_servers import serving
 
 pytestmark = pytest.mark.timeout(60)
@@ -81,18 +82,10 @@ def test_the_content_adds_up_to_the_answer_and_done_says_how_it_ended(relay_url:
     events = events_of(reply.text)
     expected = answer(QUESTION)
     assert "".join(e.get("content", "") for e in events) == expected
-    completion = len(tokenize(expected))
-    assert events[-1] == {
-        "done": True,
-        "finish_reason": "stop",
-        "usage": {
-            "prompt_tokens": prompt_tokens(QUESTION),
-            "completion_tokens": completion,
-            "total_tokens": prompt_tokens(QUESTION) + completion,
-        },
-    }
+    usage = local_usage(QUESTION, expected)
+    assert events[-1] == {"done": True, "finish_reason": "stop", "usage": usage}
     # Coalesced: far fewer events than tokens, each carrying many.
-    assert len(events) - 1 < completion / 4
+    assert len(events) - 1 < usage["completion_tokens"] / 4
 
 
 def test_reasoning_streams_apart_from_the_content(model_server: LocalServer) -> None:

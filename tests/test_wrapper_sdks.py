@@ -38,6 +38,7 @@ from nbstream.errors import SourceError
 from nbstream.local import LocalServer
 from nbstream.local.model import answer, default_reasoning, prompt_tokens, tokenize
 from nbstream.sources import check_sync_source, iter_events
+from tests.local_fixtures import local_usage
 
 pytestmark = pytest.mark.timeout(60)
 litellm.suppress_debug_info = True  # its "Give Feedback" banner on every error
@@ -61,16 +62,6 @@ def into_view(twin: str, sync: Any, make_async: Any) -> StreamView:
 
         asyncio.run(main())
     return view
-
-
-def expected_usage(completion_text: str) -> dict[str, int]:
-    completion = len(tokenize(completion_text))
-    prompt = prompt_tokens(ASKED)
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
 
 
 # -- LiteLLM ---------------------------------------------------------------------------------
@@ -98,12 +89,7 @@ def test_litellm_text_reasoning_usage_and_finish(server: LocalServer, twin: str)
     assert view.reasoning == default_reasoning(ASKED)
     assert view.content == answer(ASKED)
     assert view.finish_reason == "stop"
-    assert view.usage == expected_usage(default_reasoning(ASKED) + answer(ASKED)) | {
-        "completion_tokens": len(tokenize(default_reasoning(ASKED))) + len(tokenize(answer(ASKED))),
-        "total_tokens": prompt_tokens(ASKED)
-        + len(tokenize(default_reasoning(ASKED)))
-        + len(tokenize(answer(ASKED))),
-    }
+    assert view.usage == local_usage(ASKED, default_reasoning(ASKED), answer(ASKED))
 
 
 def test_litellm_error_mid_stream_keeps_the_partial_text(server: LocalServer, twin: str) -> None:
@@ -194,7 +180,7 @@ def test_langchain_openai_text_usage_and_finish(server: LocalServer, twin: str) 
     view = into_view(twin, lambda: model.stream(QUESTION), astream)
     assert view.content == answer(ASKED)
     assert view.finish_reason == "stop"
-    assert view.usage == expected_usage(answer(ASKED))
+    assert view.usage == local_usage(ASKED, answer(ASKED))
 
 
 def test_langchain_anthropic_thinking_blocks_are_reasoning(server: LocalServer, twin: str) -> None:
@@ -230,7 +216,7 @@ def test_langchain_invoke_gives_a_whole_message(server: LocalServer) -> None:
     view = StreamView()
     assert view.stream(message) == answer(ASKED)
     assert view.finish_reason == "stop"
-    assert view.usage == expected_usage(answer(ASKED))
+    assert view.usage == local_usage(ASKED, answer(ASKED))
 
 
 def test_langchain_error_mid_stream_keeps_the_partial_text(server: LocalServer, twin: str) -> None:
@@ -353,7 +339,7 @@ def test_pydantic_ai_run_streams_text_usage_and_finish(server: LocalServer, how:
         asyncio.run(main())
     assert view.content == answer(ASKED)
     assert view.finish_reason == "stop"
-    assert view.usage == expected_usage(answer(ASKED))
+    assert view.usage == local_usage(ASKED, answer(ASKED))
 
 
 def test_pydantic_ai_async_run_in_the_sync_twin_says_to_await(server: LocalServer) -> None:

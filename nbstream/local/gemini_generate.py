@@ -37,7 +37,7 @@ from nbstream.local.model import Token, parsed_arguments, whole_tool_calls
 from nbstream.local.options import ChatRequest, json_object, parse_options
 from nbstream.local.plan import Plan
 from nbstream.local.tools import parse_tools
-from nbstream.local.validation import RequestError
+from nbstream.local.validation import RequestError, non_empty_list
 from nbstream.local.wire import JSON
 
 __all__ = [
@@ -92,12 +92,7 @@ def parse_gemini_request(body: bytes, *, model: str, stream: bool) -> ChatReques
         [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hi'}]
     """
     data = json_object(body)
-    raw = data.get("contents")
-    if not isinstance(raw, list) or not raw:
-        raise RequestError(
-            "'contents' is required: a non-empty list of {role, parts} objects.",
-            param="contents",
-        )
+    raw = non_empty_list(data, "contents", of="{role, parts}")
     messages: list[dict[str, Any]] = []
     system = _system(_get(data, "systemInstruction"))
     if system:

@@ -25,7 +25,7 @@ from typing import Any
 
 from nbstream.local.options import ChatRequest, json_object, parse_options, request_model
 from nbstream.local.tools import parse_tools
-from nbstream.local.validation import RequestError
+from nbstream.local.validation import RequestError, flag, non_empty_list
 
 __all__ = ["parse_messages_request"]
 
@@ -48,12 +48,7 @@ def parse_messages_request(body: bytes) -> ChatRequest:
         [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hi'}]
     """
     data = json_object(body)
-    raw = data.get("messages")
-    if not isinstance(raw, list) or not raw:
-        raise RequestError(
-            "'messages' is required: a non-empty list of {role, content} objects.",
-            param="messages",
-        )
+    raw = non_empty_list(data, "messages", of="{role, content}")
     messages: list[dict[str, Any]] = []
     system = _system(data.get("system"))
     if system:
@@ -66,9 +61,7 @@ def parse_messages_request(body: bytes) -> ChatRequest:
         not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1
     ):
         raise RequestError("'max_tokens' must be a positive integer.", param="max_tokens")
-    stream = data.get("stream", False)
-    if not isinstance(stream, bool):
-        raise RequestError("'stream' must be a boolean.", param="stream")
+    stream = flag(data, "stream", default=False)
 
     options = parse_options(data.get("nbstream"))
     if _thinks(data.get("thinking")) and options.reasoning is None:

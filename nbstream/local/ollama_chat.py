@@ -26,7 +26,7 @@ from nbstream.local.model import Token, parsed_arguments, whole_tool_calls
 from nbstream.local.options import ChatRequest, json_object, parse_options, request_model
 from nbstream.local.plan import Plan
 from nbstream.local.tools import parse_tools
-from nbstream.local.validation import RequestError
+from nbstream.local.validation import RequestError, flag, non_empty_list
 from nbstream.local.wire import JSON, encode_json
 
 __all__ = ["OllamaEvents", "parse_ollama_request", "whole_ollama_reply"]
@@ -46,16 +46,9 @@ def parse_ollama_request(body: bytes) -> ChatRequest:
         (True, 'image_url')
     """
     data = json_object(body)
-    raw = data.get("messages")
-    if not isinstance(raw, list) or not raw:
-        raise RequestError(
-            "'messages' is required: a non-empty list of {role, content} objects.",
-            param="messages",
-        )
+    raw = non_empty_list(data, "messages", of="{role, content}")
     messages = [_message(message, f"messages[{index}]") for index, message in enumerate(raw)]
-    stream = data.get("stream", True)
-    if not isinstance(stream, bool):
-        raise RequestError("'stream' must be a boolean.", param="stream")
+    stream = flag(data, "stream", default=True)
     settings = data.get("options") or {}
     if not isinstance(settings, dict):
         raise RequestError("'options' must be an object.", param="options")

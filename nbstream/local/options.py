@@ -19,7 +19,7 @@ from nbstream.local.faults import FAULTS, Fault
 from nbstream.local.model import MODEL
 from nbstream.local.replay import Replay, parse_replay
 from nbstream.local.tools import ToolCall, ToolOffer, parse_tools
-from nbstream.local.validation import RequestError, is_int, matching
+from nbstream.local.validation import RequestError, flag, is_int, matching, non_empty_list
 
 __all__ = [
     "FINISH_REASONS",
@@ -125,12 +125,7 @@ def parse_request(body: bytes) -> ChatRequest:
     """
     data = json_object(body)
 
-    messages = data.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise RequestError(
-            "'messages' is required: a non-empty list of {role, content} objects.",
-            param="messages",
-        )
+    messages = non_empty_list(data, "messages", of="{role, content}")
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
             raise RequestError(
@@ -141,12 +136,9 @@ def parse_request(body: bytes) -> ChatRequest:
     stream_options = data.get("stream_options") or {}
     if not isinstance(stream_options, dict):
         raise RequestError("'stream_options' must be an object.", param="stream_options")
-    include_usage = stream_options.get("include_usage", False)
-    if not isinstance(include_usage, bool):
-        raise RequestError(
-            "'stream_options.include_usage' must be a boolean.",
-            param="stream_options.include_usage",
-        )
+    include_usage = flag(
+        stream_options, "include_usage", default=False, param="stream_options.include_usage"
+    )
 
     n = data.get("n", 1)
     if n not in (1, None):
@@ -267,10 +259,7 @@ def request_model(data: Mapping[str, Any]) -> str:
 
 
 def _stream(data: Mapping[str, Any]) -> bool:
-    stream = data.get("stream", False)
-    if not isinstance(stream, bool) and stream is not None:
-        raise RequestError("'stream' must be a boolean.", param="stream")
-    return bool(stream)
+    return flag(data, "stream", default=False)
 
 
 def parse_options(raw: object) -> LocalOptions:

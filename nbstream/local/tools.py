@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from nbstream.local.validation import RequestError, matching
+from nbstream.local.validation import RequestError, flag, matching
 
 __all__ = ["Tool", "ToolApi", "ToolCall", "ToolChoice", "ToolOffer", "parse_tools"]
 
@@ -133,13 +133,11 @@ def parse_tools(data: Mapping[str, Any], api: ToolApi) -> ToolOffer:
             )
         functions.append(tool)
 
-    parallel = data.get("parallel_tool_calls")
-    if parallel is not None and not isinstance(parallel, bool):
-        raise RequestError("'parallel_tool_calls' must be a boolean.", param="parallel_tool_calls")
+    parallel = flag(data, "parallel_tool_calls", default=True)
     return ToolOffer(
         functions=tuple(functions),
         choice=_choice(data.get("tool_choice"), functions, api),
-        parallel=parallel is not False,
+        parallel=parallel,
     )
 
 
