@@ -29,21 +29,15 @@ finish() {
   if [ "$status" -ne 0 ]; then echo "$1 failed (exit $status)" >&2; exit "$status"; fi
 }
 
-# The frontend's checks use one core, ruff and mypy the other.
+# The frontend's checks run on one core. On the other, one chain runs everything that is
+# not a kernel or browser test, beside those (they take most of the run, mostly waiting on
+# kernels and pages): ruff, mypy, the unit tests, the wheel, and the demo as a new user
+# gets it. Each part says in the chain's log how long the run has taken when it starts.
 frontend() {
   cd js && npm run --silent typecheck && npm run --silent lint && npm test --silent && npm run --silent size
 }
-step "frontend: tsc, biome, vitest, bundle budget (beside ruff and mypy)"
-background frontend frontend
-step "ruff"
-"$PY" -m ruff check .
-"$PY" -m ruff format --check .
-step "mypy"
-"$PY" -m mypy
-finish frontend
 
-# The wheel, and a fresh venv with only it installed (as a new user gets it), are
-# prepared in the background while pytest runs: that is mostly waiting on pip.
+# The wheel, and a fresh venv with only it installed (as a new user gets it).
 prepare_wheel() {
   rm -rf dist
   "$PY" -m build --wheel --no-isolation --outdir dist . >/dev/null
@@ -64,15 +58,32 @@ PYEOF
   "$work/venv/bin/python" -m pip install -q --disable-pip-version-check "$(ls dist/nbstream-*.whl)[lab]" 2>&1 \
     | { grep -v "^WARNING: Location 'file://" || true; }
 }
-background wheel prepare_wheel
 
-# The unit tests (no kernel, no browser: about 3 of the 18 minutes) run beside the rest.
+beside() {
+  step "ruff"
+  "$PY" -m ruff check .
+  "$PY" -m ruff format --check .
+  step "mypy"
+  "$PY" -m mypy
+  # The unit tests: no kernel, no browser (marks set in tests/conftest.py).
+  step "pytest: units"
+  "$PY" -m pytest tests -p no:cacheprovider --durations=10 --basetemp="$work/units" \
+    -m "not kernel and not browser"
+  step "wheel"
+  prepare_wheel
+  # The demo's two end-to-end tests run here only, against the wheel in its own venv.
+  step "the demo as a new user gets it: the wheel alone in a fresh venv, in Chromium"
+  NBSTREAM_DEMO_COMMAND="$work/venv/bin/nbstream" "$PY" -m pytest -p no:cacheprovider -q \
+    tests/test_demo.py -k "url_opens_the_chat_tutorial or serves_the_chat_tutorial"
+}
+
+step "frontend: tsc, biome, vitest, bundle budget (in the background)"
+background frontend frontend
+step "ruff, mypy, unit tests, wheel, demo (in the background, in that order)"
+background beside beside
+
 # The kernel and browser tests stay in one process: with the browser suites running beside
 # the kernel tests on two cores, kernels missed their start-up deadline and one CI run hung.
-# The demo's two end-to-end tests run once, below, against the wheel instead.
-step "pytest: units (beside the kernel and browser tests)"
-background units "$PY" -m pytest tests -p no:cacheprovider --durations=10 --basetemp="$work/units" \
-  -m "not kernel and not browser"
 step "pytest: kernel, HTTP, browser, and nbval (tutorials)"
 main_status=0
 "$PY" -m pytest tests notebooks -p no:cacheprovider --durations=30 \
@@ -80,14 +91,9 @@ main_status=0
   --deselect tests/test_demo.py::test_demo_url_opens_the_chat_tutorial_and_the_chat_answers \
   --deselect tests/test_demo.py::test_demo_serves_the_chat_tutorial_on_loopback_and_stops_cleanly \
   || main_status=$?
-step "pytest: units' results"
-finish units
+step "frontend's results"
+finish frontend
+step "the background chain's results"
+finish beside
 if [ "$main_status" -ne 0 ]; then echo "pytest (kernel, browser, nbval) failed" >&2; exit "$main_status"; fi
-
-step "wheel"
-finish wheel
-
-step "the demo as a new user gets it: the wheel alone in a fresh venv, in Chromium"
-NBSTREAM_DEMO_COMMAND="$work/venv/bin/nbstream" "$PY" -m pytest -p no:cacheprovider -q \
-  tests/test_demo.py -k "url_opens_the_chat_tutorial or serves_the_chat_tutorial"
 step "done"
