@@ -15,7 +15,7 @@ PY=.venv/bin/python
 
 work=$(mktemp -d)
 # Run in the background, its output kept for later: `background NAME COMMAND...`, then
-# `finish NAME` waits, prints that output, and fails the run if the command failed.
+# `finish NAME` waits, prints that output, and fails (returns non-zero) if the command did.
 declare -A jobs_
 # When a step fails, the background ones (and their children: npm, vitest, pip) stop too.
 kill_tree() { local child; for child in $(pgrep -P "$1"); do kill_tree "$child"; done; kill "$1" 2>/dev/null || true; }
@@ -26,7 +26,7 @@ finish() {
   local status=0
   wait "${jobs_[$1]}" || status=$?
   cat "$work/$1.log"
-  if [ "$status" -ne 0 ]; then echo "$1 failed (exit $status)" >&2; exit "$status"; fi
+  if [ "$status" -ne 0 ]; then echo "$1 failed (exit $status)" >&2; return "$status"; fi
 }
 
 # The frontend's checks run on one core. On the other, one chain runs everything that is
@@ -91,9 +91,12 @@ main_status=0
   --deselect tests/test_demo.py::test_demo_url_opens_the_chat_tutorial_and_the_chat_answers \
   --deselect tests/test_demo.py::test_demo_serves_the_chat_tutorial_on_loopback_and_stops_cleanly \
   || main_status=$?
+# Every part's results are printed before the run fails, whichever part failed.
+failed=0
 step "frontend's results"
-finish frontend
+finish frontend || failed=1
 step "the background chain's results"
-finish beside
-if [ "$main_status" -ne 0 ]; then echo "pytest (kernel, browser, nbval) failed" >&2; exit "$main_status"; fi
+finish beside || failed=1
+if [ "$main_status" -ne 0 ]; then echo "pytest (kernel, browser, nbval) failed" >&2; failed=1; fi
+if [ "$failed" -ne 0 ]; then exit 1; fi
 step "done"
