@@ -153,7 +153,7 @@ def parse_request(body: bytes) -> ChatRequest:
     return ChatRequest(
         messages=cast("list[dict[str, Any]]", messages),
         model=request_model(data),
-        stream=_stream(data),
+        stream=flag(data, "stream", default=False),
         include_usage=include_usage,
         max_tokens=min(given) if given else None,
         options=parse_options(_nbstream_options(data)),
@@ -203,7 +203,7 @@ def parse_responses_request(body: bytes) -> ChatRequest:
     return ChatRequest(
         messages=messages,
         model=request_model(data),
-        stream=_stream(data),
+        stream=flag(data, "stream", default=False),
         max_tokens=_positive_int(data, "max_output_tokens", default=None),
         options=parse_options(data.get("nbstream")),
         tools=parse_tools(data, "responses"),
@@ -256,10 +256,6 @@ def request_model(data: Mapping[str, Any]) -> str:
     if not isinstance(model, str) or not model:
         raise RequestError("'model' must be a non-empty string.", param="model")
     return model
-
-
-def _stream(data: Mapping[str, Any]) -> bool:
-    return flag(data, "stream", default=False)
 
 
 def parse_options(raw: object) -> LocalOptions:
